@@ -1,0 +1,19 @@
+//! newswire: a gRPC content service for news articles.
+//!
+//! # Layout
+//! - `article`  domain types (`ArticleContent`, `Article`, keys, ids, patches) and their invariants
+//! - `query`    filters, orders and keyset cursors shared by listing and streaming
+//! - `document` the front-matter document format ⇄ `ArticleContent`
+//! - `error`    the one domain error type
+//! - `store`    the `Store` contract; `store::sqlite` the embedded default
+//! - `proto`    the generated protobuf and gRPC code (only `api` uses it)
+//! - `api`      the gRPC edge: validate → convert → call the store → map the error
+//! - `server`   assembles services, reflection, health and limits on a listener
+//! - `config`   the one `Config`, from flags and environment
+//! - `client`   the `import` and `export` commands
+
+pub mod article;
+pub mod error;
+pub mod proto;
+pub mod query;
+pub mod store;

@@ -1,0 +1,9 @@
+//! The generated protobuf and gRPC code: the only place it is included.
+//! Only `api` (and clients) use these types; the domain never sees them.
+
+#![allow(missing_docs, clippy::all)]
+
+tonic::include_proto!("newswire.v1");
+
+/// The encoded descriptor set of `proto/`, served by reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("newswire_descriptor");

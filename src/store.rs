@@ -1,0 +1,125 @@
+//! The storage contract every backend fulfils, and the backends.
+//!
+//! The contract, which `tests/store_contract.rs` checks against every
+//! implementation:
+//! - Every committed write (create, update, delete, and each created or
+//!   updated import item) gets the next revision, strictly increasing in
+//!   commit order, and appends one entry to the change log in the same
+//!   transaction. An unchanged import item writes nothing and takes no
+//!   revision.
+//! - A write is acknowledged only once committed durably; an error means
+//!   nothing of it was stored, except `Error::OutcomeUnknown`.
+//! - Keys are unique; ids are assigned by the store and never reused.
+//! - Lookups by URL match any of an article's four URLs; the most recently
+//!   published one wins, ties broken by the greater id.
+//! - `list` returns the rows strictly after the cursor in the page's total
+//!   order (sort value, then id, both in the order's direction), filtered
+//!   exactly as `ArticleQuery::matches` says.
+//! - Stores never block the async runtime's threads.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::article::{
+    Article, ArticleContent, ArticleId, ArticleKey, ArticlePatch, Etag, Lookup, Revision,
+};
+use crate::error::Error;
+use crate::query::{Page, PageRequest};
+
+/// The result type of every store operation.
+pub type StoreResult<T> = Result<T, Error>;
+
+/// One item of an import batch.
+#[derive(Debug, Clone)]
+pub struct UpsertItem {
+    pub key: ArticleKey,
+    pub content: ArticleContent,
+}
+
+/// What an upsert did to one item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpsertOutcome {
+    Created(Article),
+    Updated(Article),
+    /// Identical to what was stored: nothing written, no revision taken.
+    Unchanged(Article),
+}
+
+/// What a delete removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    pub id: ArticleId,
+    pub key: ArticleKey,
+    /// The revision of the delete itself.
+    pub revision: Revision,
+}
+
+/// The kind of a change-log entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// One entry of the change log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub revision: Revision,
+    pub kind: ChangeKind,
+    pub commit_time: DateTime<Utc>,
+    pub id: ArticleId,
+    pub key: ArticleKey,
+    /// The article after the change; for deletes, as it was before.
+    pub article: Article,
+}
+
+/// A place articles are kept. See the module documentation for the contract.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// One article, or `None`.
+    async fn get(&self, lookup: &Lookup) -> StoreResult<Option<Article>>;
+
+    /// Many articles, in the order asked, `None` where missing.
+    async fn get_many(&self, lookups: &[Lookup]) -> StoreResult<Vec<Option<Article>>>;
+
+    /// One page of the articles matching a query.
+    async fn list(&self, request: &PageRequest) -> StoreResult<Page>;
+
+    /// Stores a new article under a fresh id. `Error::AlreadyExists` if the
+    /// key is taken.
+    async fn create(&self, key: ArticleKey, content: ArticleContent) -> StoreResult<Article>;
+
+    /// Applies `patch` to the article `target` (an id or key) atomically.
+    /// `Error::NotFound` if it does not exist, `Error::EtagMismatch` if
+    /// `expected` is given and differs, `Error::AlreadyExists` if the patch
+    /// renames it to a taken key. A patch that changes nothing writes
+    /// nothing and returns the article as it is.
+    async fn update(
+        &self,
+        target: &Lookup,
+        patch: &ArticlePatch,
+        expected: Option<&Etag>,
+    ) -> StoreResult<Article>;
+
+    /// Deletes the article `target` (an id or key), with the same
+    /// precondition as `update`.
+    async fn delete(&self, target: &Lookup, expected: Option<&Etag>) -> StoreResult<Deleted>;
+
+    /// Creates or replaces each item by key, in order, all in one durable
+    /// commit. Each item succeeds or fails alone: a failed item is reported
+    /// in its slot and leaves nothing behind.
+    async fn upsert_batch(
+        &self,
+        items: Vec<UpsertItem>,
+    ) -> StoreResult<Vec<StoreResult<UpsertOutcome>>>;
+
+    /// Change-log entries with a revision above `after`, oldest first, at
+    /// most `limit`.
+    async fn changes_since(&self, after: Revision, limit: usize) -> StoreResult<Vec<Change>>;
+
+    /// The highest committed revision (0 for an empty store).
+    async fn current_revision(&self) -> StoreResult<Revision>;
+}
