@@ -12,8 +12,13 @@
 //! - `config`   the one `Config`, from flags and environment
 //! - `client`   the `import` and `export` commands
 
+pub mod api;
 pub mod article;
+pub mod client;
+pub mod config;
+pub mod document;
 pub mod error;
 pub mod proto;
 pub mod query;
+pub mod server;
 pub mod store;

@@ -1,0 +1,347 @@
+//! Conversions between the protobuf messages and the domain types. Proto to
+//! domain is fallible and names the offending field; domain to proto is not.
+
+use chrono::{DateTime, Utc};
+use prost_types::value::Kind;
+
+use crate::article::{self, ArticleContent, ArticleKey, Extra};
+use crate::error::{Error, FieldViolation};
+use crate::proto;
+use crate::query::ArticleQuery;
+
+/// A domain article as the API returns it.
+pub fn article_to_proto(article: &article::Article) -> proto::Article {
+    let content = &article.content;
+    proto::Article {
+        id: article.id.to_string(),
+        key: article.key.as_str().to_string(),
+        category: content.category.clone(),
+        title: content.title.clone(),
+        excerpt: content.excerpt.clone(),
+        published_date_time: Some(timestamp(content.published_date_time)),
+        original_url: content.original_url.clone(),
+        web_url: content.web_url.clone(),
+        amp_web_url: content.amp_web_url.clone(),
+        cdn_amp_web_url: content.cdn_amp_web_url.clone(),
+        r#type: content.kind.clone(),
+        quality: content.quality,
+        heat: content.heat,
+        published: content.published,
+        featured_content: content.featured_content.clone(),
+        secured: content.secured.clone(),
+        provider: content.provider.as_ref().map(provider_to_proto),
+        topics: content.topics.clone(),
+        images: content.images.iter().map(image_to_proto).collect(),
+        related: content.related.iter().map(related_to_proto).collect(),
+        extra: extra_to_struct(&content.extra),
+        body: content.body.clone(),
+        create_time: Some(timestamp(article.create_time)),
+        update_time: Some(timestamp(article.update_time)),
+        revision: article.revision.0,
+        etag: article.etag.0.clone(),
+    }
+}
+
+fn provider_to_proto(provider: &article::Provider) -> proto::Provider {
+    proto::Provider {
+        name: provider.name.clone(),
+        domain: provider.domain.clone(),
+        images: provider.images.iter().map(image_to_proto).collect(),
+        extra: extra_to_struct(&provider.extra),
+    }
+}
+
+fn image_to_proto(image: &article::Image) -> proto::Image {
+    proto::Image {
+        url: image.url.clone(),
+        width: image.width,
+        height: image.height,
+        title: image.title.clone(),
+        attribution: image.attribution.clone(),
+        is_cached: image.is_cached,
+        extra: extra_to_struct(&image.extra),
+    }
+}
+
+fn related_to_proto(related: &article::RelatedArticle) -> proto::RelatedArticle {
+    proto::RelatedArticle {
+        title: related.title.clone(),
+        excerpt: related.excerpt.clone(),
+        published_date_time: related.published_date_time.map(timestamp),
+        original_url: related.original_url.clone(),
+        web_url: related.web_url.clone(),
+        amp_web_url: related.amp_web_url.clone(),
+        cdn_amp_web_url: related.cdn_amp_web_url.clone(),
+        r#type: related.kind.clone(),
+        provider: related.provider.as_ref().map(provider_to_proto),
+        quality: related.quality,
+        images: related.images.iter().map(image_to_proto).collect(),
+        extra: extra_to_struct(&related.extra),
+    }
+}
+
+/// The content of an article sent by a caller, and its key if it named one.
+/// `field` is where the article sits in the request (`article`).
+pub fn article_from_proto(
+    article: &proto::Article,
+    field: &str,
+) -> Result<(Option<ArticleKey>, ArticleContent), Error> {
+    let mut violations = Vec::new();
+    let key = if article.key.is_empty() {
+        None
+    } else {
+        match ArticleKey::parse(&article.key, &format!("{field}.key")) {
+            Ok(key) => Some(key),
+            Err(Error::InvalidArgument(found)) => {
+                violations.extend(found);
+                None
+            }
+            Err(other) => return Err(other),
+        }
+    };
+    let published_date_time = match &article.published_date_time {
+        Some(value) => {
+            datetime(value, &format!("{field}.published_date_time")).unwrap_or_else(|violation| {
+                violations.push(violation);
+                DateTime::<Utc>::MIN_UTC
+            })
+        }
+        None => DateTime::<Utc>::MIN_UTC,
+    };
+    let related = article
+        .related
+        .iter()
+        .enumerate()
+        .map(|(index, related)| related_from_proto(related, &format!("{field}.related[{index}]")))
+        .collect::<Result<Vec<_>, FieldViolation>>()
+        .unwrap_or_else(|violation| {
+            violations.push(violation);
+            Vec::new()
+        });
+    if !violations.is_empty() {
+        return Err(Error::InvalidArgument(violations));
+    }
+    let content = ArticleContent {
+        category: article.category.clone(),
+        title: article.title.clone(),
+        excerpt: article.excerpt.clone(),
+        published_date_time,
+        original_url: article.original_url.clone(),
+        web_url: article.web_url.clone(),
+        amp_web_url: article.amp_web_url.clone(),
+        cdn_amp_web_url: article.cdn_amp_web_url.clone(),
+        kind: article.r#type.clone(),
+        quality: article.quality,
+        heat: article.heat,
+        published: article.published,
+        featured_content: article.featured_content.clone(),
+        provider: article.provider.as_ref().map(provider_from_proto),
+        topics: article.topics.clone(),
+        images: article.images.iter().map(image_from_proto).collect(),
+        related,
+        secured: article.secured.clone(),
+        extra: struct_to_extra(article.extra.as_ref()),
+        body: article.body.clone(),
+    };
+    Ok((key, content))
+}
+
+/// Checks what `article_from_proto` cannot: that a written article has a
+/// publication time, and the content's own invariants, with field names
+/// prefixed by where the article sits in the request.
+pub fn require_complete(
+    article: &proto::Article,
+    content: &ArticleContent,
+    field: &str,
+) -> Result<(), Error> {
+    let mut violations = Vec::new();
+    if article.published_date_time.is_none() {
+        violations.push(FieldViolation::new(
+            format!("{field}.published_date_time"),
+            "is required",
+        ));
+    }
+    if let Err(Error::InvalidArgument(found)) = content.validate() {
+        violations.extend(found.into_iter().map(|violation| {
+            FieldViolation::new(
+                format!("{field}.{}", violation.field),
+                violation.description,
+            )
+        }));
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(violations))
+    }
+}
+
+fn provider_from_proto(provider: &proto::Provider) -> article::Provider {
+    article::Provider {
+        name: provider.name.clone(),
+        domain: provider.domain.clone(),
+        images: provider.images.iter().map(image_from_proto).collect(),
+        extra: struct_to_extra(provider.extra.as_ref()),
+    }
+}
+
+fn image_from_proto(image: &proto::Image) -> article::Image {
+    article::Image {
+        url: image.url.clone(),
+        width: image.width,
+        height: image.height,
+        title: image.title.clone(),
+        attribution: image.attribution.clone(),
+        is_cached: image.is_cached,
+        extra: struct_to_extra(image.extra.as_ref()),
+    }
+}
+
+fn related_from_proto(
+    related: &proto::RelatedArticle,
+    field: &str,
+) -> Result<article::RelatedArticle, FieldViolation> {
+    Ok(article::RelatedArticle {
+        title: related.title.clone(),
+        excerpt: related.excerpt.clone(),
+        published_date_time: related
+            .published_date_time
+            .as_ref()
+            .map(|value| datetime(value, &format!("{field}.published_date_time")))
+            .transpose()?,
+        original_url: related.original_url.clone(),
+        web_url: related.web_url.clone(),
+        amp_web_url: related.amp_web_url.clone(),
+        cdn_amp_web_url: related.cdn_amp_web_url.clone(),
+        kind: related.r#type.clone(),
+        provider: related.provider.as_ref().map(provider_from_proto),
+        quality: related.quality,
+        images: related.images.iter().map(image_from_proto).collect(),
+        extra: struct_to_extra(related.extra.as_ref()),
+    })
+}
+
+/// A query as the domain sees it; field names are prefixed with `field`.
+pub fn query_from_proto(
+    query: Option<&proto::ArticleQuery>,
+    field: &str,
+) -> Result<ArticleQuery, Error> {
+    let Some(query) = query else {
+        return Ok(ArticleQuery::default());
+    };
+    let time = |value: &Option<prost_types::Timestamp>, name: &str| {
+        value
+            .as_ref()
+            .map(|value| datetime(value, &format!("{field}.{name}")))
+            .transpose()
+            .map_err(|violation| Error::InvalidArgument(vec![violation]))
+    };
+    let domain = ArticleQuery {
+        text: query.text.clone(),
+        topics: query.topics.clone(),
+        url: query.url.clone(),
+        category: query.category.clone(),
+        kind: query.r#type.clone(),
+        provider_domain: query.provider_domain.clone(),
+        published: query.published,
+        min_quality: query.min_quality,
+        max_quality: query.max_quality,
+        min_heat: query.min_heat,
+        max_heat: query.max_heat,
+        published_after: time(&query.published_after, "published_after")?,
+        published_before: time(&query.published_before, "published_before")?,
+    };
+    domain.validate(field)?;
+    Ok(domain)
+}
+
+/// A protobuf timestamp for a time.
+pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: time.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// The time of a protobuf timestamp, or a violation of `field`.
+pub fn datetime(
+    value: &prost_types::Timestamp,
+    field: &str,
+) -> Result<DateTime<Utc>, FieldViolation> {
+    u32::try_from(value.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(value.seconds, nanos))
+        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
+}
+
+/// Unknown front-matter keys as a protobuf Struct; `None` when there are none.
+pub fn extra_to_struct(extra: &Extra) -> Option<prost_types::Struct> {
+    if extra.is_empty() {
+        return None;
+    }
+    Some(prost_types::Struct {
+        fields: extra
+            .iter()
+            .map(|(key, value)| (key.clone(), json_to_value(value)))
+            .collect(),
+    })
+}
+
+/// A protobuf Struct as unknown front-matter keys. Numbers that are whole
+/// come back as integers, since the Struct form only has doubles.
+pub fn struct_to_extra(value: Option<&prost_types::Struct>) -> Extra {
+    value
+        .map(|value| {
+            value
+                .fields
+                .iter()
+                .map(|(key, value)| (key.clone(), value_to_json(value)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn json_to_value(value: &serde_json::Value) -> prost_types::Value {
+    let kind = match value {
+        serde_json::Value::Null => Kind::NullValue(0),
+        serde_json::Value::Bool(flag) => Kind::BoolValue(*flag),
+        serde_json::Value::Number(number) => Kind::NumberValue(number.as_f64().unwrap_or_default()),
+        serde_json::Value::String(text) => Kind::StringValue(text.clone()),
+        serde_json::Value::Array(items) => Kind::ListValue(prost_types::ListValue {
+            values: items.iter().map(json_to_value).collect(),
+        }),
+        serde_json::Value::Object(map) => Kind::StructValue(prost_types::Struct {
+            fields: map
+                .iter()
+                .map(|(key, value)| (key.clone(), json_to_value(value)))
+                .collect(),
+        }),
+    };
+    prost_types::Value { kind: Some(kind) }
+}
+
+fn value_to_json(value: &prost_types::Value) -> serde_json::Value {
+    match &value.kind {
+        None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
+        Some(Kind::BoolValue(flag)) => serde_json::Value::Bool(*flag),
+        Some(Kind::NumberValue(number)) => {
+            let whole = number.fract() == 0.0 && number.abs() < 9.0e15;
+            if whole {
+                serde_json::Value::from(*number as i64)
+            } else {
+                serde_json::Number::from_f64(*number)
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number)
+            }
+        }
+        Some(Kind::StringValue(text)) => serde_json::Value::String(text.clone()),
+        Some(Kind::ListValue(list)) => {
+            serde_json::Value::Array(list.values.iter().map(value_to_json).collect())
+        }
+        Some(Kind::StructValue(map)) => serde_json::Value::Object(
+            map.fields
+                .iter()
+                .map(|(key, value)| (key.clone(), value_to_json(value)))
+                .collect(),
+        ),
+    }
+}

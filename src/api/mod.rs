@@ -1,0 +1,188 @@
+//! The gRPC edge. Each RPC reads: validate → convert → call the store → map
+//! the error. Only this module and `proto` know the generated types.
+
+pub mod convert;
+mod import;
+mod lookup;
+mod page_token;
+pub mod status;
+mod update_mask;
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::article::{ArticleKey, ArticlePatch};
+use crate::error::Error;
+use crate::proto::{self, article_service_server::ArticleService};
+use crate::query::{Order, PageRequest, PageSize};
+use crate::store::Store;
+use convert::{article_from_proto, article_to_proto, query_from_proto, require_complete};
+use status::to_status;
+
+/// Most ids, keys or URLs in one BatchGetArticles request.
+pub const MAX_BATCH_GET: usize = 1000;
+
+/// The ArticleService implementation over any store.
+#[derive(Clone)]
+pub struct ArticleApi {
+    store: Arc<dyn Store>,
+}
+
+impl ArticleApi {
+    /// A service that keeps articles in `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+}
+
+#[tonic::async_trait]
+impl ArticleService for ArticleApi {
+    async fn get_article(
+        &self,
+        request: Request<proto::GetArticleRequest>,
+    ) -> Result<Response<proto::GetArticleResponse>, Status> {
+        let lookup = lookup::from_get_request(request.get_ref()).map_err(to_status)?;
+        let article = self.store.get(&lookup).await.map_err(to_status)?;
+        let article =
+            article.ok_or_else(|| to_status(Error::NotFound(vec![lookup.to_string()])))?;
+        Ok(Response::new(proto::GetArticleResponse {
+            article: Some(article_to_proto(&article)),
+        }))
+    }
+
+    async fn batch_get_articles(
+        &self,
+        request: Request<proto::BatchGetArticlesRequest>,
+    ) -> Result<Response<proto::BatchGetArticlesResponse>, Status> {
+        let lookups = lookup::from_batch_request(request.get_ref()).map_err(to_status)?;
+        let found = self.store.get_many(&lookups).await.map_err(to_status)?;
+        let missing: Vec<String> = lookups
+            .iter()
+            .zip(&found)
+            .filter(|(_, article)| article.is_none())
+            .map(|(lookup, _)| lookup.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(to_status(Error::NotFound(missing)));
+        }
+        let articles = found.iter().flatten().map(article_to_proto).collect();
+        Ok(Response::new(proto::BatchGetArticlesResponse { articles }))
+    }
+
+    async fn list_articles(
+        &self,
+        request: Request<proto::ListArticlesRequest>,
+    ) -> Result<Response<proto::ListArticlesResponse>, Status> {
+        let request = request.get_ref();
+        let page = page_request(request).map_err(to_status)?;
+        let (query, order) = (page.query.clone(), page.order);
+        let page = self.store.list(&page).await.map_err(to_status)?;
+        Ok(Response::new(proto::ListArticlesResponse {
+            articles: page.articles.iter().map(article_to_proto).collect(),
+            next_page_token: page
+                .next
+                .map(|cursor| page_token::encode(&query, order, cursor))
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn create_article(
+        &self,
+        request: Request<proto::CreateArticleRequest>,
+    ) -> Result<Response<proto::CreateArticleResponse>, Status> {
+        let article = request
+            .get_ref()
+            .article
+            .as_ref()
+            .ok_or_else(|| missing("article"))?;
+        let (key, content) = article_from_proto(article, "article").map_err(to_status)?;
+        require_complete(article, &content, "article").map_err(to_status)?;
+        let key = match key {
+            Some(key) => key,
+            None => ArticleKey::default_for(None, &content).map_err(to_status)?,
+        };
+        let stored = self.store.create(key, content).await.map_err(to_status)?;
+        Ok(Response::new(proto::CreateArticleResponse {
+            article: Some(article_to_proto(&stored)),
+        }))
+    }
+
+    async fn update_article(
+        &self,
+        request: Request<proto::UpdateArticleRequest>,
+    ) -> Result<Response<proto::UpdateArticleResponse>, Status> {
+        let request = request.get_ref();
+        let article = request.article.as_ref().ok_or_else(|| missing("article"))?;
+        let target = lookup::update_target(article).map_err(to_status)?;
+        let fields =
+            update_mask::fields(article, request.update_mask.as_ref()).map_err(to_status)?;
+        let (key, source) = article_from_proto(article, "article").map_err(to_status)?;
+        let patch = ArticlePatch {
+            fields,
+            key,
+            source,
+        };
+        let expected = etag_precondition(&request.etag);
+        let stored = self
+            .store
+            .update(&target, &patch, expected.as_ref())
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::UpdateArticleResponse {
+            article: Some(article_to_proto(&stored)),
+        }))
+    }
+
+    async fn delete_article(
+        &self,
+        request: Request<proto::DeleteArticleRequest>,
+    ) -> Result<Response<proto::DeleteArticleResponse>, Status> {
+        let request = request.get_ref();
+        let target = lookup::from_delete_request(request).map_err(to_status)?;
+        let expected = etag_precondition(&request.etag);
+        let deleted = self
+            .store
+            .delete(&target, expected.as_ref())
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::DeleteArticleResponse {
+            id: deleted.id.to_string(),
+            key: deleted.key.as_str().to_string(),
+            revision: deleted.revision.0,
+        }))
+    }
+
+    async fn import_articles(
+        &self,
+        request: Request<Streaming<proto::ImportArticlesRequest>>,
+    ) -> Result<Response<proto::ImportArticlesResponse>, Status> {
+        let summary = import::run(self.store.as_ref(), request.into_inner()).await?;
+        Ok(Response::new(summary))
+    }
+}
+
+/// The page a ListArticles request asks for.
+fn page_request(request: &proto::ListArticlesRequest) -> Result<PageRequest, Error> {
+    let query = query_from_proto(request.query.as_ref(), "query")?;
+    let order = Order::parse(&request.order_by)?;
+    let size = PageSize::parse(request.page_size)?;
+    let after = match request.page_token.as_str() {
+        "" => None,
+        token => Some(page_token::decode(token, &query, order)?),
+    };
+    Ok(PageRequest {
+        query,
+        order,
+        size,
+        after,
+    })
+}
+
+fn etag_precondition(etag: &str) -> Option<crate::article::Etag> {
+    (!etag.is_empty()).then(|| crate::article::Etag(etag.to_string()))
+}
+
+fn missing(field: &str) -> Status {
+    to_status(Error::invalid(field, "is required"))
+}

@@ -1,0 +1,79 @@
+//! The one mapping from domain errors to gRPC statuses, with google.rpc
+//! error details where they help a caller fix the request.
+
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, StatusExt};
+
+use crate::error::Error;
+
+/// The gRPC status for an error. Internal errors are logged here with their
+/// context and reach the caller as an opaque INTERNAL.
+pub fn to_status(error: Error) -> Status {
+    match error {
+        Error::InvalidArgument(violations) => {
+            let message = error_message(&violations);
+            let details = ErrorDetails::with_bad_request(
+                violations
+                    .into_iter()
+                    .map(|violation| FieldViolation::new(violation.field, violation.description))
+                    .collect::<Vec<_>>(),
+            );
+            Status::with_error_details(Code::InvalidArgument, message, details)
+        }
+        Error::InvalidDocument(message) => Status::new(Code::InvalidArgument, message),
+        Error::NotFound(missing) => {
+            let message = format!("no article with {}", missing.join(", "));
+            let details = ErrorDetails::with_resource_info(
+                "newswire.v1.Article",
+                missing.join(", "),
+                "",
+                &message,
+            );
+            Status::with_error_details(Code::NotFound, message, details)
+        }
+        Error::AlreadyExists(key) => {
+            let message = format!("an article with key {key:?} already exists");
+            let details =
+                ErrorDetails::with_resource_info("newswire.v1.Article", key, "", &message);
+            Status::with_error_details(Code::AlreadyExists, message, details)
+        }
+        Error::EtagMismatch { expected, actual } => {
+            let message =
+                format!("etag {expected:?} does not match the article's current etag {actual:?}");
+            let details =
+                ErrorDetails::with_precondition_failure(vec![PreconditionViolation::new(
+                    "ETAG", "etag", &message,
+                )]);
+            Status::with_error_details(Code::FailedPrecondition, message, details)
+        }
+        Error::Unavailable(message) => {
+            tracing::warn!(%message, "storage unavailable");
+            let details = ErrorDetails::with_retry_info(Some(Duration::from_secs(1)));
+            Status::with_error_details(
+                Code::Unavailable,
+                format!("storage unavailable: {message}"),
+                details,
+            )
+        }
+        Error::OutcomeUnknown(message) => {
+            tracing::error!(%message, "write outcome unknown");
+            Status::new(
+                Code::Unknown,
+                format!(
+                    "the write may or may not have been committed: {message}; read before retrying"
+                ),
+            )
+        }
+        Error::Internal(message) => {
+            tracing::error!(%message, "internal error");
+            Status::internal("internal error; see the server log")
+        }
+    }
+}
+
+fn error_message(violations: &[crate::error::FieldViolation]) -> String {
+    let parts: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    format!("invalid argument: {}", parts.join("; "))
+}

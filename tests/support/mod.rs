@@ -1,0 +1,6 @@
+//! Shared test support: each integration test crate does `mod support;`.
+//! Not every crate uses every helper, hence the dead-code allowance.
+#![allow(dead_code)]
+
+pub mod corpus;
+pub mod server;

@@ -1,0 +1,105 @@
+//! A real newswire server on 127.0.0.1:0 with a fresh database, and clients
+//! for it. Dropping the server shuts it down and removes its data.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use newswire::proto::article_service_client::ArticleServiceClient;
+use newswire::proto::{
+    ImportArticlesRequest, ImportArticlesResponse, import_articles_request::Item,
+};
+use newswire::server::ServerLimits;
+use newswire::store::Store;
+use newswire::store::sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+use super::corpus;
+
+/// A running server and what it owns.
+pub struct TestServer {
+    address: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// A server over a fresh SQLite database in a temporary directory.
+    pub async fn start() -> Self {
+        let data = tempfile::tempdir().expect("a temporary directory");
+        let store =
+            SqliteStore::open(&data.path().join("newswire.sqlite3")).expect("the store opens");
+        Self::start_with(Arc::new(store), data).await
+    }
+
+    /// A server over `store`; `data` lives as long as the server.
+    pub async fn start_with(store: Arc<dyn Store>, data: tempfile::TempDir) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind an ephemeral port");
+        let address = listener.local_addr().expect("a local address");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let shutdown_signal = async {
+                let _ = stopped.await;
+            };
+            if let Err(error) =
+                newswire::server::run(listener, store, ServerLimits::default(), shutdown_signal)
+                    .await
+            {
+                panic!("the test server failed: {error:#}");
+            }
+        });
+        Self {
+            address,
+            shutdown: Some(shutdown),
+            _data: data,
+        }
+    }
+
+    /// Where the server listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// `http://ADDRESS`, for clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// A generated Rust client connected to the server.
+    pub async fn client(&self) -> ArticleServiceClient<Channel> {
+        let channel = Channel::from_shared(self.url())
+            .expect("a valid URL")
+            .connect()
+            .await
+            .expect("connect");
+        ArticleServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024)
+    }
+
+    /// Imports every corpus document through ImportArticles, source = file name.
+    pub async fn import_corpus(&self) -> ImportArticlesResponse {
+        let requests: Vec<ImportArticlesRequest> = corpus::documents()
+            .into_iter()
+            .map(|document| ImportArticlesRequest {
+                source: document.source,
+                item: Some(Item::Document(document.text)),
+            })
+            .collect();
+        self.client()
+            .await
+            .import_articles(tokio_stream::iter(requests))
+            .await
+            .expect("import succeeds")
+            .into_inner()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
