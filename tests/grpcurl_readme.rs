@@ -65,7 +65,23 @@ async fn readme_grpcurl_examples_run_against_a_server_with_the_corpus() {
     };
 
     let server = TestServer::start().await;
-    server.import_corpus().await;
+    let imported = server.import_corpus().await;
+    // The examples name corpus articles: without them every lookup would
+    // fail with a confusing NOT_FOUND.
+    let first_failures: Vec<String> = imported
+        .failures
+        .iter()
+        .take(5)
+        .map(|failure| format!("{}: {}", failure.source, failure.reason))
+        .collect();
+    assert_eq!(
+        imported.failed,
+        0,
+        "importing the corpus failed for {} documents, so the README examples cannot run; \
+         first failures:\n{}",
+        imported.failed,
+        first_failures.join("\n")
+    );
     let address = server.address().to_string();
 
     let mut failures = Vec::new();
