@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use newswire::config::{Cli, Command, ServeConfig, StoreLocation};
-use newswire::store::Store;
+use newswire::store::{Store, sqlite::SqliteStore};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -27,10 +27,10 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = match config.store_location()? {
-        // WIRE-UP PENDING: SqliteStore::open once src/store/sqlite.rs lands.
-        StoreLocation::Sqlite(path) => {
-            anyhow::bail!("cannot open {}: no store yet", path.display())
-        }
+        StoreLocation::Sqlite(path) => Arc::new(
+            SqliteStore::open(&path)
+                .with_context(|| format!("cannot open the database {}", path.display()))?,
+        ),
         StoreLocation::Postgres(_) => anyhow::bail!("the PostgreSQL store is not available yet"),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)

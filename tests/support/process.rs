@@ -1,0 +1,93 @@
+//! The `newswire` binary as a child process, for what only a real process
+//! shows: signals, crashes, and the command line.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The path of the built `newswire` binary.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_newswire")
+}
+
+/// A `newswire serve` child process.
+pub struct ServerProcess {
+    pub child: Child,
+    pub address: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts `newswire serve` on an ephemeral port over `data`, and waits
+    /// (up to 30 s) for it to log the address it listens on.
+    pub fn start(data: &Path) -> Self {
+        let mut child = Command::new(binary())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env("NEWSWIRE_LOG", "info")
+            .env_remove("NEWSWIRE_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = line.split("address=").nth(1) {
+                    let _ = sender.send(
+                        address
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string(),
+                    );
+                }
+            }
+        });
+        let address = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server logs its address within 30 s")
+            .parse()
+            .expect("a socket address");
+        Self { child, address }
+    }
+
+    /// `http://ADDRESS`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Sends `signal` (`TERM`, `KILL` …) with the `kill` command.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `deadline` for the process to exit; its exit status.
+    pub fn wait_for_exit(&mut self, deadline: Duration) -> std::process::ExitStatus {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait works") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < deadline,
+                "the server did not exit within {deadline:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
