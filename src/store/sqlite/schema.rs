@@ -1,0 +1,144 @@
+//! The SQLite schema, as an ordered list of migrations applied at open.
+//!
+//! Each migration runs in its own transaction and bumps `PRAGMA
+//! user_version` (through `rusqlite_migration`), so a database is always at
+//! a whole version. Append new migrations; never edit one that has shipped.
+//!
+//! # Version 1
+//!
+//! `articles` holds one row per live article:
+//! - `seq` is an integer handle (an `INTEGER PRIMARY KEY`, so `VACUUM` keeps
+//!   it) that the side tables and the search index point at; it is cheaper
+//!   to join on than the 36-byte id.
+//! - `id` (hyphenated UUID text, whose byte order is the id's order), `key`,
+//!   `front_matter` (`ArticleContent::front_matter_json`), `body`, and the
+//!   server-owned `create_time`, `update_time` (microseconds since the
+//!   epoch), `revision` and `etag`.
+//! - Extracted copies of what filters and orders read: `published_at` is
+//!   `sort_value(PublishedDateTime)` (microseconds, floored) and
+//!   `published_nanos` the nanoseconds below it, so bounds compare exactly;
+//!   `sort_heat` and `sort_quality` are `sort_value` of heat and quality (a
+//!   missing value is `i64::MIN`, below every `i32`, so a bound written as
+//!   a range within the `i32`s never matches it); `published` (0, 1 or
+//!   NULL), `category`, `kind` (the feed's `type`) and `provider_domain`.
+//!
+//! `article_topics` and `article_urls` hold one row per distinct topic and
+//! per distinct URL of an article (`ArticleContent::urls`).
+//!
+//! `article_search` is a contentless FTS5 index whose rowid is
+//! `articles.seq`. Its text is `query::search_words(title + " " + excerpt)`
+//! joined by spaces: Rust decides what a word is, and the `ascii` tokenizer
+//! then splits on the spaces only (after `search_words` a word holds just
+//! `[a-z0-9]` and non-ASCII letters and digits, all token characters to it)
+//! and folds nothing further, so `"word"*` in SQL is exactly
+//! `starts_with(word)` in `ArticleQuery::matches`. (`unicode61` would fold
+//! and split non-ASCII text its own way and could disagree.)
+//!
+//! `change_log` has one row per committed write; its `AUTOINCREMENT` key is
+//! the revision, never reused. It keeps the article as written (as it was,
+//! for a delete) in columns; `article_revision` is NULL when the article's
+//! revision is the entry's own, and the article's earlier revision for a
+//! delete.
+//!
+//! Indexes serve every order with its id tiebreak, every equality filter
+//! together with the default newest-first order, topic and URL lookups, and
+//! the foreign keys' cascades.
+
+use rusqlite_migration::{M, Migrations};
+
+/// Version 1: see the module documentation.
+const VERSION_1: &str = "
+CREATE TABLE articles (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL UNIQUE,
+    front_matter TEXT NOT NULL,
+    body TEXT NOT NULL,
+    published_at INTEGER NOT NULL,
+    published_nanos INTEGER NOT NULL,
+    sort_heat INTEGER NOT NULL,
+    sort_quality INTEGER NOT NULL,
+    published INTEGER,
+    category TEXT,
+    kind TEXT,
+    provider_domain TEXT,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    revision INTEGER NOT NULL,
+    etag TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX articles_by_published_at ON articles (published_at, id);
+CREATE INDEX articles_by_heat ON articles (sort_heat, id);
+CREATE INDEX articles_by_quality ON articles (sort_quality, id);
+CREATE INDEX articles_by_category ON articles (category, published_at, id);
+CREATE INDEX articles_by_kind ON articles (kind, published_at, id);
+CREATE INDEX articles_by_provider_domain ON articles (provider_domain, published_at, id);
+CREATE INDEX articles_by_published ON articles (published, published_at, id);
+
+CREATE TABLE article_topics (
+    article_seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
+    topic TEXT NOT NULL,
+    PRIMARY KEY (article_seq, topic)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX article_topics_by_topic ON article_topics (topic, article_seq);
+
+CREATE TABLE article_urls (
+    article_seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    PRIMARY KEY (article_seq, url)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX article_urls_by_url ON article_urls (url, article_seq);
+
+CREATE VIRTUAL TABLE article_search USING fts5 (
+    words,
+    content = '',
+    contentless_delete = 1,
+    detail = none,
+    tokenize = 'ascii'
+);
+
+CREATE TABLE change_log (
+    revision INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('created', 'updated', 'deleted')),
+    commit_time INTEGER NOT NULL,
+    article_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    front_matter TEXT NOT NULL,
+    body TEXT NOT NULL,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    article_revision INTEGER
+) STRICT;
+";
+
+/// Every migration, oldest first.
+pub(super) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(VERSION_1)])
+}
+
+/// An in-memory database at the current schema, for unit tests.
+#[cfg(test)]
+pub(super) fn migrated_in_memory() -> rusqlite::Connection {
+    let mut connection = rusqlite::Connection::open_in_memory().expect("an in-memory database");
+    connection
+        .pragma_update(None, "foreign_keys", "ON")
+        .expect("foreign keys on");
+    migrations()
+        .to_latest(&mut connection)
+        .expect("the migrations apply");
+    connection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        assert!(migrations().validate().is_ok());
+    }
+}
