@@ -1,6 +1,7 @@
 //! The `newswire` command: parse the command line, set up logging, and hand
 //! off to the library.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -17,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_env("NEWSWIRE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli.command {
         Command::Serve(config) => serve(config).await,
