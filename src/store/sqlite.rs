@@ -3,7 +3,7 @@
 //! One database file in WAL mode. Writes are serialised through one
 //! connection owned by a dedicated thread (`writer`): SQLite admits a single
 //! writer, so queueing in process is cheaper and fairer than contending for
-//! its lock. Reads use a pool of read-only connections (deadpool-sqlite),
+//! its lock. Reads use a small pool of read-only connections (`readers`),
 //! each call run on a blocking thread; in WAL mode they read the last
 //! committed snapshot without waiting for the writer. Nothing runs SQLite on
 //! the async runtime's threads.
@@ -16,6 +16,7 @@
 //! `list_sql`.
 
 mod list_sql;
+mod readers;
 mod reads;
 mod rows;
 mod schema;
@@ -26,9 +27,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_sqlite::{Hook, HookError, Pool, Runtime};
 use rusqlite::Connection;
 
+use self::readers::Readers;
 use self::rows::SqliteContext;
 use self::writer::Writer;
 use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
@@ -51,7 +52,7 @@ const WRITER_CACHE_KIB: i64 = 32 * 1024;
 /// The SQLite store. See the module documentation for its design.
 pub struct SqliteStore {
     writer: Writer,
-    readers: Pool,
+    readers: Readers,
     path: PathBuf,
 }
 
@@ -90,7 +91,12 @@ impl SqliteStore {
                     path.display()
                 ))
             })?;
-        let readers = reader_pool(path)?;
+        let readers = Readers::new(
+            path.to_path_buf(),
+            reader_count(),
+            READER_WAIT,
+            configure_reader,
+        );
         Ok(Self {
             writer: Writer::start(connection)?,
             readers,
@@ -109,13 +115,7 @@ impl SqliteStore {
         T: Send + 'static,
         Work: FnOnce(&mut Connection) -> Result<T, Error> + Send + 'static,
     {
-        let connection = self.readers.get().await.map_err(|error| {
-            Error::Unavailable(format!("no SQLite read connection available: {error}"))
-        })?;
-        connection
-            .interact(work)
-            .await
-            .map_err(|error| Error::Internal(format!("an SQLite read failed: {error}")))?
+        self.readers.run(work).await
     }
 }
 
@@ -144,7 +144,7 @@ fn configure_writer(connection: &Connection, opening: &str) -> Result<(), Error>
 
 /// A read connection: refuses writes, so a bug cannot write around the
 /// writer thread.
-fn configure_reader(connection: &mut Connection) -> rusqlite::Result<()> {
+fn configure_reader(connection: &Connection) -> rusqlite::Result<()> {
     connection.pragma_update(None, "query_only", "ON")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
@@ -152,24 +152,10 @@ fn configure_reader(connection: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn reader_pool(path: &Path) -> Result<Pool, Error> {
-    let readers = std::thread::available_parallelism().map_or(4, |count| count.get().max(4));
-    deadpool_sqlite::Config::new(path)
-        .builder(Runtime::Tokio1)
-        .map_err(|error| Error::Internal(format!("configuring the SQLite read pool: {error}")))?
-        .max_size(readers)
-        .wait_timeout(Some(READER_WAIT))
-        .post_create(Hook::async_fn(|connection, _metrics| {
-            Box::pin(async move {
-                connection
-                    .interact(configure_reader)
-                    .await
-                    .map_err(|error| HookError::message(error.to_string()))?
-                    .map_err(HookError::Backend)
-            })
-        }))
-        .build()
-        .map_err(|error| Error::Internal(format!("building the SQLite read pool: {error}")))
+/// As many readers as cores (at least 4): reads are short and CPU-bound
+/// once the pages are cached.
+fn reader_count() -> usize {
+    std::thread::available_parallelism().map_or(4, |count| count.get().max(4))
 }
 
 #[async_trait]
@@ -234,5 +220,81 @@ impl Store for SqliteStore {
     async fn current_revision(&self) -> StoreResult<Revision> {
         self.read(|connection| reads::current_revision(connection))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_in(directory: &tempfile::TempDir) -> SqliteStore {
+        SqliteStore::open(&directory.path().join("store.sqlite3")).expect("the store opens")
+    }
+
+    #[tokio::test]
+    async fn the_writer_is_durable_and_the_journal_is_a_wal() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let store = open_in(&directory);
+        let (journal_mode, synchronous, foreign_keys) = store
+            .writer
+            .run(|connection| {
+                let number = |pragma: &str| {
+                    connection.pragma_query_value(None, pragma, |row| row.get::<_, i64>(0))
+                };
+                Ok((
+                    connection
+                        .pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))
+                        .context("journal_mode")?,
+                    number("synchronous").context("synchronous")?,
+                    number("foreign_keys").context("foreign_keys")?,
+                ))
+            })
+            .await
+            .expect("the pragmas read");
+        assert_eq!(journal_mode, "wal");
+        assert_eq!(synchronous, 2, "synchronous = FULL");
+        assert_eq!(foreign_keys, 1);
+    }
+
+    #[tokio::test]
+    async fn read_connections_refuse_writes() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let store = open_in(&directory);
+        let attempt = store
+            .read(|connection| {
+                connection
+                    .execute("DELETE FROM change_log", [])
+                    .context("writing on a read connection")
+            })
+            .await;
+        assert!(attempt.is_err(), "{attempt:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn more_reads_than_connections_all_complete() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let store = std::sync::Arc::new(open_in(&directory));
+        let reads: Vec<_> = (0..reader_count() * 8)
+            .map(|_| {
+                let store = std::sync::Arc::clone(&store);
+                tokio::spawn(async move { store.current_revision().await })
+            })
+            .collect();
+        for read in reads {
+            let revision = read.await.expect("the read task").expect("the read");
+            assert_eq!(revision, Revision(0));
+        }
+    }
+
+    #[test]
+    fn reopening_an_existing_database_keeps_its_schema_version() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        drop(open_in(&directory));
+        let connection = Connection::open(directory.path().join("store.sqlite3")).expect("open");
+        let version: i64 = connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .expect("user_version");
+        assert_eq!(version, 1);
+        drop(open_in(&directory));
     }
 }
