@@ -21,6 +21,8 @@
 //! Beyond `src/store.rs`, the checks hold stores to one more invariant: a
 //! stored article always passes `ArticleContent::validate`, so an invalid
 //! item is how an import batch gets a failing item.
+// A test crate that includes this module without registering the checks
+// (or with only some helpers in use) must still build warning-free.
 #![allow(dead_code, unused_imports, unused_macros)]
 
 use std::collections::{BTreeSet, HashSet};
@@ -111,7 +113,8 @@ pub fn corpus_items() -> Vec<UpsertItem> {
             let items: Vec<UpsertItem> = crate::support::corpus::documents()
                 .iter()
                 .map(|document| {
-                    let content = parse_document(&document.source, &document.text);
+                    let content = newswire::document::parse(&document.source, &document.text)
+                        .unwrap_or_else(|error| panic!("{}: {error}", document.source));
                     let key = ArticleKey::default_for(Some(&document.source), &content)
                         .expect("a corpus file name is a valid key");
                     UpsertItem { key, content }
@@ -122,28 +125,6 @@ pub fn corpus_items() -> Vec<UpsertItem> {
             items
         })
         .clone()
-}
-
-/// Reads a document: YAML front matter between the first two `---` lines,
-/// then the body byte for byte. (The test's own reader, so the contract
-/// does not depend on the document module.)
-fn parse_document(source: &str, text: &str) -> ArticleContent {
-    let after_opening = text
-        .strip_prefix("---\n")
-        .unwrap_or_else(|| panic!("{source}: does not start with ---"));
-    let (front_matter, body) = match after_opening.find("\n---\n") {
-        Some(end) => (&after_opening[..=end], &after_opening[end + 5..]),
-        None => (
-            after_opening
-                .strip_suffix("\n---")
-                .unwrap_or_else(|| panic!("{source}: no closing ---")),
-            "",
-        ),
-    };
-    let mut content: ArticleContent = serde_norway::from_str(front_matter)
-        .unwrap_or_else(|error| panic!("{source}: front matter does not parse: {error}"));
-    content.body = body.to_string();
-    content
 }
 
 /// The corpus with deterministic variations, so that every filter, order
