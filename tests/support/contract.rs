@@ -1699,7 +1699,8 @@ pub async fn pagination_survives_concurrent_inserts_and_deletes(database: &impl 
             let templates = items.clone();
             async move {
                 let mut count = 0usize;
-                while !stop.load(Ordering::SeqCst) {
+                // At least one round, however fast the pager is.
+                loop {
                     let template = &templates[(count * 37) % templates.len()];
                     let mut content = template.content.clone();
                     content.published_date_time += Duration::seconds(1);
@@ -1716,9 +1717,11 @@ pub async fn pagination_survives_concurrent_inserts_and_deletes(database: &impl 
                             .expect("a concurrent delete");
                     }
                     count += 1;
+                    if stop.load(Ordering::SeqCst) {
+                        break count;
+                    }
                     tokio::task::yield_now().await;
                 }
-                count
             }
         });
 
