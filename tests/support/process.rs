@@ -47,11 +47,13 @@ impl ServerProcess {
                 }
             }
         });
-        let address = receiver
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server logs its address within 30 s")
-            .parse()
-            .expect("a socket address");
+        let address = receiver.recv_timeout(Duration::from_secs(30));
+        let Ok(Ok(address)) = address.map(|address| address.parse()) else {
+            // Never leave an orphan server behind a failed start.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not log a valid listening address within 30 s");
+        };
         Self { child, address }
     }
 
