@@ -1,0 +1,170 @@
+//! The service benchmark: `cargo bench --bench service`.
+//!
+//! It reports ratios measured in the same run, never absolute thresholds:
+//!
+//! 1. GetArticle throughput of newswire (SQLite store, the whole corpus
+//!    imported through ImportArticles) against a bare tonic server that
+//!    answers with one fixed response of the average real size. The
+//!    servers run pinned to core 0 with one Tokio worker; the load
+//!    generator here runs pinned to core 1.
+//! 2. Import rate of the corpus and the history through ImportArticles into
+//!    a fresh database, against the same rows written with rusqlite
+//!    directly in one transaction.
+//!
+//! Diagnostic rows beside them (newswire with `TCP_NODELAY`, the rusqlite
+//! rows grouped as the store groups them) say where a gap comes from. Each
+//! figure is the median of five rounds, the contenders rotating order each
+//! round, all under `SCHED_FIFO` when allowed (see `support::process`). See
+//! `docs/performance.md` for the method, the results and the findings.
+//!
+//! The binary also plays the pinned children: `serve-newswire ADDRESS DIR
+//! [--listener-nodelay]`, `serve-bare ADDRESS RESPONSE_FILE` and
+//! `raw-insert DIR corpus|history GROUPING`. Without `--bench` (as
+//! `cargo test --all-targets` runs it) it does one short smoke round of
+//! everything but the history and checks that nothing failed.
+
+mod support;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use support::corpus;
+use support::load::LoadShape;
+use support::machine::{Machine, load_average};
+use support::process::{self, CLIENT_CORE, SERVER_CORE};
+use support::report::progress;
+use support::{get_article, import_comparison, serve};
+
+/// What to run: the full benchmark, or the smoke round.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    rounds: usize,
+    shape: LoadShape,
+    history: bool,
+    /// Whether to ask for real-time scheduling (see `process`).
+    prioritise: bool,
+}
+
+impl Plan {
+    /// Five rounds of 3.5 s per server, plus the imports: about 70 s.
+    fn full() -> Self {
+        Self {
+            rounds: 5,
+            shape: LoadShape {
+                concurrency: 50,
+                connections: 4,
+                warm_up: Duration::from_millis(500),
+                duration: Duration::from_secs(3),
+                max_calls_per_task: 1_000_000,
+            },
+            history: true,
+            prioritise: true,
+        }
+    }
+
+    /// One short round of everything but the history: checks the harness.
+    fn smoke() -> Self {
+        Self {
+            rounds: 1,
+            shape: LoadShape {
+                concurrency: 50,
+                connections: 4,
+                warm_up: Duration::from_millis(100),
+                duration: Duration::from_millis(300),
+                max_calls_per_task: 1_000_000,
+            },
+            history: false,
+            prioritise: false,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let result = match arguments.first().map(String::as_str) {
+        Some("serve-newswire") => serve::newswire(&arguments[1..]).map(|()| true),
+        Some("serve-bare") => serve::bare(&arguments[1..]).map(|()| true),
+        Some("raw-insert") => serve::raw_insert(&arguments[1..]).map(|()| true),
+        _ if arguments.iter().any(|argument| argument == "--bench") => benchmark(Plan::full()),
+        _ => benchmark(Plan::smoke()),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("service benchmark: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the plan; `Ok(false)` if any call failed.
+fn benchmark(plan: Plan) -> anyhow::Result<bool> {
+    // Read before pinning, which narrows what this process sees.
+    let machine = Machine::describe();
+    // Before the runtime starts a thread: they all inherit the mask and
+    // the scheduling policy.
+    let scheduling = if plan.prioritise {
+        let scheduling = process::prioritise_this_process();
+        if scheduling.starts_with("SCHED_FIFO") {
+            scheduling
+        } else {
+            format!(
+                "{scheduling} (chrt --fifo was refused: the figures include other load's scheduling delays)"
+            )
+        }
+    } else {
+        process::scheduling(std::process::id())
+    };
+    process::pin_this_process(CLIENT_CORE)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(plan, machine, scheduling))
+}
+
+async fn run(plan: Plan, machine: Machine, scheduling: String) -> anyhow::Result<bool> {
+    progress("reading the corpus");
+    print_header(&plan, &machine, &scheduling);
+    let documents = corpus::documents()?;
+    let get_article = get_article::measure(plan.rounds, plan.shape, &documents).await?;
+    let mut imports = vec![import_comparison::measure(plan.rounds, "corpus", &documents).await?];
+    if plan.history {
+        let history = corpus::history()?;
+        imports.push(import_comparison::measure(plan.rounds, "history", &history).await?);
+    }
+    println!();
+    let clean = get_article.print(plan.shape);
+    for import in &imports {
+        import.print();
+    }
+    println!("load average at the end: {}", load_average());
+    Ok(clean)
+}
+
+fn print_header(plan: &Plan, machine: &Machine, scheduling: &str) {
+    println!(
+        "newswire service benchmark, {}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    );
+    println!(
+        "machine: {} cores, {}, {} memory; load average {}",
+        machine.cores,
+        machine.model,
+        machine.memory,
+        load_average()
+    );
+    println!(
+        "servers pinned to core {SERVER_CORE} (TOKIO_WORKER_THREADS=1); load generator pinned to core {} (asked: {CLIENT_CORE}); scheduling: {scheduling}",
+        process::allowed_cores(),
+    );
+    println!(
+        "{} rounds; GetArticle: {} calls in flight over {} connections, {:?} warm-up + {:?} measured per server per round",
+        plan.rounds,
+        plan.shape.concurrency,
+        plan.shape.connections,
+        plan.shape.warm_up,
+        plan.shape.duration
+    );
+    println!();
+}

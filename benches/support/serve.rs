@@ -1,0 +1,172 @@
+//! What the pinned children run: the newswire server, the bare baseline
+//! server, and the raw SQLite insert baseline. Each prints one line on
+//! stdout, then (servers) serves until its stdin closes.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use newswire::proto::GetArticleResponse;
+use newswire::proto::article_service_server::ArticleServiceServer;
+use newswire::server::ServerLimits;
+use newswire::store::sqlite::SqliteStore;
+use prost::Message;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::oneshot;
+use tonic::transport::server::TcpIncoming;
+
+use super::bare::BareArticleService;
+use super::{corpus, raw};
+
+/// A server child stops by itself after this long, should its parent
+/// vanish without closing the pipe.
+const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// `serve-newswire ADDRESS DATA_DIRECTORY [--listener-nodelay]`: newswire
+/// over the SQLite database in DATA_DIRECTORY, through the library's own
+/// `server::run`, on a listener bound as `src/main.rs` binds it.
+///
+/// `--listener-nodelay` is a diagnostic: the listening socket gets
+/// `TCP_NODELAY`, which Linux copies to every accepted socket. `run` serves
+/// a `TcpListenerStream`, and tonic applies its own `tcp_nodelay` default
+/// only to listeners it binds itself, so without this newswire answers on
+/// sockets with Nagle's algorithm on.
+pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
+    let (address, data, listener_nodelay) = match arguments {
+        [address, data] => (address, data, false),
+        [address, data, flag] if flag == "--listener-nodelay" => (address, data, true),
+        _ => bail!("usage: serve-newswire ADDRESS DATA_DIRECTORY [--listener-nodelay]"),
+    };
+    server_runtime()?.block_on(async {
+        let store = SqliteStore::open(&Path::new(data).join("newswire.sqlite3"))
+            .context("opening the SQLite store")?;
+        let listener = if listener_nodelay {
+            bind_with_nodelay(address)?
+        } else {
+            TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding {address}"))?
+        };
+        announce(&listener)?;
+        newswire::server::run(
+            listener,
+            Arc::new(store),
+            ServerLimits::default(),
+            stdin_closed(),
+        )
+        .await
+    })
+}
+
+/// `serve-bare ADDRESS RESPONSE_FILE`: the bare baseline, answering every
+/// GetArticle with the encoded response in RESPONSE_FILE.
+pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
+    let [address, response_file] = arguments else {
+        bail!("usage: serve-bare ADDRESS RESPONSE_FILE");
+    };
+    let encoded = std::fs::read(response_file).context("reading the fixed response")?;
+    let response = GetArticleResponse::decode(encoded.as_slice()).context("decoding it")?;
+    server_runtime()?.block_on(async {
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("binding {address}"))?;
+        announce(&listener)?;
+        // Accepted as `Server::serve` accepts, with tonic's default
+        // `tcp_nodelay(true)`: a bare tonic server as tonic ships it.
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        tonic::transport::Server::builder()
+            .add_service(ArticleServiceServer::new(BareArticleService { response }))
+            .serve_with_incoming_shutdown(incoming, stdin_closed())
+            .await
+            .context("serving")
+    })
+}
+
+/// `raw-insert DATA_DIRECTORY corpus|history one-transaction|like-the-store`:
+/// computes every row first, then writes them with rusqlite and prints the
+/// nanoseconds that took and the number of items written.
+pub fn raw_insert(arguments: &[String]) -> anyhow::Result<()> {
+    let [data, input, grouping] = arguments else {
+        bail!("usage: raw-insert DATA_DIRECTORY corpus|history one-transaction|like-the-store");
+    };
+    let grouping = raw::Grouping::parse(grouping)?;
+    let documents = match input.as_str() {
+        "corpus" => corpus::documents()?,
+        "history" => corpus::history()?,
+        other => bail!("raw-insert reads corpus or history, not {other:?}"),
+    };
+    let writes = raw::plan(&documents)?;
+    let path = Path::new(data).join("newswire.sqlite3");
+    // The store creates the schema; it needs a runtime for its read pool.
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let _entered = runtime.enter();
+        let store = SqliteStore::open(&path).context("creating the schema")?;
+        drop(store);
+    }
+    let mut connection = raw::open(&path)?;
+    let started = Instant::now();
+    raw::write_all(&mut connection, &writes, grouping)?;
+    let elapsed = started.elapsed();
+    raw::check(&connection, &writes)?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{} {}", elapsed.as_nanos(), writes.len())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// The runtime of a server child: multi-threaded as in production, its
+/// worker count taken from `TOKIO_WORKER_THREADS` (1 under the benchmark).
+fn server_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("building the server runtime")
+}
+
+/// Prints the bound address as the child's one line.
+fn announce(listener: &TcpListener) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", listener.local_addr()?)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Binds `address` with `TCP_NODELAY` set on the listening socket.
+fn bind_with_nodelay(address: &str) -> anyhow::Result<TcpListener> {
+    let address: SocketAddr = address.parse().context("an IP address and port")?;
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_nodelay(true)?;
+    socket.bind(address)?;
+    Ok(socket.listen(1024)?)
+}
+
+/// Resolves when stdin reaches its end (the parent closed it or died), or
+/// after `SERVER_LIFETIME_LIMIT`.
+fn stdin_closed() -> impl Future<Output = ()> + Send + 'static {
+    let (closed, on_closed) = oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut sink = [0_u8; 64];
+        let mut stdin = std::io::stdin().lock();
+        // The parent never writes, so the first read returns at EOF, when
+        // it closes the pipe; the bound only guards against a chatty one.
+        for _ in 0..1_000_000 {
+            if !matches!(stdin.read(&mut sink), Ok(count) if count > 0) {
+                break;
+            }
+        }
+        let _ = closed.send(());
+    });
+    async move {
+        let _ = tokio::time::timeout(SERVER_LIFETIME_LIMIT, on_closed).await;
+    }
+}
