@@ -377,7 +377,7 @@ pub struct Article {
 }
 
 /// How a caller names one article.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Lookup {
     Id(ArticleId),
     Key(ArticleKey),

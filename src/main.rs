@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use newswire::config::{Cli, Command, ServeConfig, StoreLocation};
-use newswire::store::{Store, sqlite::SqliteStore};
+use newswire::store::Store;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -29,10 +29,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = match config.store_location()? {
-        StoreLocation::Sqlite(path) => Arc::new(
-            SqliteStore::open(&path)
-                .with_context(|| format!("cannot open the database {}", path.display()))?,
-        ),
+        StoreLocation::Sqlite(path) => newswire::store::open_embedded(&path)
+            .with_context(|| format!("cannot open the database {}", path.display()))?,
         StoreLocation::Postgres(_) => anyhow::bail!("the PostgreSQL store is not available yet"),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -6,9 +6,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 
 use crate::api::ArticleApi;
 use crate::proto::{FILE_DESCRIPTOR_SET, article_service_server::ArticleServiceServer};
@@ -64,7 +64,12 @@ pub async fn run(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        // Small responses must not wait for the peer's delayed ACK (Nagle):
+        // without TCP_NODELAY a unary call costs ~40 ms.
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
         .await?;
     tracing::info!("newswire stopped");
     Ok(())

@@ -17,7 +17,11 @@
 //!   exactly as `ArticleQuery::matches` says.
 //! - Stores never block the async runtime's threads.
 
+pub mod cache;
 pub mod sqlite;
+
+use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -122,4 +126,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// The highest committed revision (0 for an empty store).
     async fn current_revision(&self) -> StoreResult<Revision>;
+}
+
+/// The embedded store as `serve` runs it: SQLite at `path` behind the read
+/// cache (every write to that file passes through this process).
+pub fn open_embedded(path: &Path) -> StoreResult<Arc<dyn Store>> {
+    let store = sqlite::SqliteStore::open(path)?;
+    Ok(Arc::new(cache::CachingStore::new(
+        store,
+        cache::DEFAULT_CAPACITY,
+    )))
 }

@@ -5,7 +5,6 @@
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -41,7 +40,7 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
         _ => bail!("usage: serve-newswire ADDRESS DATA_DIRECTORY [--listener-nodelay]"),
     };
     server_runtime()?.block_on(async {
-        let store = SqliteStore::open(&Path::new(data).join("newswire.sqlite3"))
+        let store = newswire::store::open_embedded(&Path::new(data).join("newswire.sqlite3"))
             .context("opening the SQLite store")?;
         let listener = if listener_nodelay {
             bind_with_nodelay(address)?
@@ -51,13 +50,7 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
                 .with_context(|| format!("binding {address}"))?
         };
         announce(&listener)?;
-        newswire::server::run(
-            listener,
-            Arc::new(store),
-            ServerLimits::default(),
-            stdin_closed(),
-        )
-        .await
+        newswire::server::run(listener, store, ServerLimits::default(), stdin_closed()).await
     })
 }
 

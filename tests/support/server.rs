@@ -10,7 +10,6 @@ use newswire::proto::{
 };
 use newswire::server::ServerLimits;
 use newswire::store::Store;
-use newswire::store::sqlite::SqliteStore;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -28,9 +27,10 @@ impl TestServer {
     /// A server over a fresh SQLite database in a temporary directory.
     pub async fn start() -> Self {
         let data = tempfile::tempdir().expect("a temporary directory");
-        let store =
-            SqliteStore::open(&data.path().join("newswire.sqlite3")).expect("the store opens");
-        Self::start_with(Arc::new(store), data).await
+        // As `serve` runs it: SQLite behind the read cache.
+        let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
+            .expect("the store opens");
+        Self::start_with(store, data).await
     }
 
     /// A server over `store`; `data` lives as long as the server.

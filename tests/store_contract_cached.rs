@@ -1,0 +1,39 @@
+//! The store contract run against the read cache in front of `SqliteStore`,
+//! which is how `serve` uses SQLite: the cache must be invisible.
+
+#[path = "support/contract.rs"]
+mod contract;
+mod support;
+
+use std::sync::Arc;
+
+use newswire::store::Store;
+use newswire::store::cache::{CachingStore, DEFAULT_CAPACITY};
+use newswire::store::sqlite::SqliteStore;
+
+/// A database file in a temporary directory, removed on drop.
+struct CachedSqliteDatabase {
+    directory: tempfile::TempDir,
+}
+
+impl CachedSqliteDatabase {
+    async fn create() -> Self {
+        Self {
+            directory: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl contract::ContractDatabase for CachedSqliteDatabase {
+    async fn open_store(&self) -> Arc<dyn Store> {
+        let path = self.directory.path().join("newswire.sqlite3");
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+            .await
+            .expect("the open task")
+            .expect("the database opens");
+        Arc::new(CachingStore::new(store, DEFAULT_CAPACITY))
+    }
+}
+
+contract::store_contract_tests!(CachedSqliteDatabase::create());
