@@ -31,7 +31,14 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = match config.store_location()? {
         StoreLocation::Sqlite(path) => newswire::store::open_embedded(&path)
             .with_context(|| format!("cannot open the database {}", path.display()))?,
-        StoreLocation::Postgres(_) => anyhow::bail!("the PostgreSQL store is not available yet"),
+        StoreLocation::Postgres(url) => {
+            let options = newswire::store::postgres::PostgresOptions::from_env()?;
+            Arc::new(
+                newswire::store::postgres::PostgresStore::connect_with(&url, options)
+                    .await
+                    .context("cannot open the PostgreSQL database")?,
+            )
+        }
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -18,6 +18,7 @@
 //! - Stores never block the async runtime's threads.
 
 pub mod cache;
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::Path;

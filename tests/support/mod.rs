@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod corpus;
+pub mod postgres;
 pub mod process;
 pub mod server;

@@ -1,0 +1,219 @@
+//! The production store: PostgreSQL through tokio-postgres and a
+//! deadpool-postgres pool.
+//!
+//! Any number of replicas may serve one database. Everything that must
+//! hold across them is enforced by PostgreSQL itself: key uniqueness (a
+//! unique constraint), one writer per article at a time (row locks taken
+//! with `SELECT … FOR UPDATE`), revisions in commit order (a counter row
+//! locked until commit; see `writes`), one migration at a time (an advisory
+//! lock; see `schema`).
+//!
+//! Connections come from a pool (`connection`): each is checked before it
+//! is handed out again (closed, broken, or left in a transaction: closed
+//! and replaced) and keeps its prepared statements, so a read is one round
+//! trip. Reads are single statements, so each sees one snapshot. Writes
+//! are READ COMMITTED transactions, retried on serialization failure or
+//! deadlock. Nothing blocks the async runtime: the client is async.
+//!
+//! The schema and its migrations are in `schema`; the SQL of a list page in
+//! `list_sql`; the mapping of PostgreSQL errors in `errors`.
+
+mod connection;
+mod errors;
+mod list_sql;
+mod reads;
+mod rows;
+mod schema;
+mod writes;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Object, Pool};
+
+use self::connection::Settings;
+use self::errors::{Failure, pool_failure};
+use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
+use crate::error::Error;
+use crate::query::{Page, PageRequest};
+use crate::store::{Change, Deleted, Store, StoreResult, UpsertItem, UpsertOutcome};
+
+/// The environment variable `PostgresOptions::from_env` reads.
+pub const POOL_SIZE_VARIABLE: &str = "NEWSWIRE_DATABASE_POOL_SIZE";
+
+/// How the store uses its database, beyond what the URL says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// Most connections open at once. Each serves one statement or
+    /// transaction at a time; PostgreSQL itself serves best with a few per
+    /// core of its own, across all replicas.
+    pub pool_size: usize,
+    /// How long a call waits for a free connection before `Unavailable`.
+    pub wait_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            wait_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// The defaults, with the pool size from `NEWSWIRE_DATABASE_POOL_SIZE`
+    /// when set.
+    pub fn from_env() -> Result<Self, Error> {
+        let mut options = Self::default();
+        if let Ok(text) = std::env::var(POOL_SIZE_VARIABLE) {
+            options.pool_size = text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|size| (1..=1000).contains(size))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        POOL_SIZE_VARIABLE,
+                        format!("{text:?} is not a pool size from 1 to 1000"),
+                    )
+                })?;
+        }
+        Ok(options)
+    }
+}
+
+/// The PostgreSQL store. See the module documentation for its design.
+pub struct PostgresStore {
+    pool: Pool,
+    /// `host:port/database`, for messages.
+    target: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:
+    /// port/database?sslmode=require`) with the default options, and
+    /// migrates it to the current schema.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        Self::connect_with(url, PostgresOptions::default()).await
+    }
+
+    /// Like `connect`, with `options`. Fails with `Unavailable` if the
+    /// database cannot be reached, so a misconfiguration shows at start-up.
+    pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, Error> {
+        let settings = Settings::parse(url)?;
+        let pool = settings.pool(&options)?;
+        let target = settings.target().to_string();
+        let at_target = |failure: Failure| match failure.into_error() {
+            Error::Unavailable(message) => Error::Unavailable(format!("{target}: {message}")),
+            Error::Internal(message) => Error::Internal(format!("{target}: {message}")),
+            other => other,
+        };
+        // Migrations run on a connection of their own, closed afterwards,
+        // which releases the migration lock whatever happened.
+        let connection = pool
+            .get()
+            .await
+            .map_err(|error| at_target(pool_failure(error)))?;
+        let mut connection = Object::take(connection);
+        let version = schema::migrate(&mut connection).await.map_err(at_target)?;
+        drop(connection);
+        tracing::info!(
+            target = %target,
+            tls = settings.uses_tls(),
+            pool_size = options.pool_size,
+            schema_version = version,
+            "PostgreSQL store ready"
+        );
+        Ok(Self { pool, target })
+    }
+
+    /// `host:port/database` of the store.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// A pooled connection, checked.
+    async fn client(&self) -> Result<Object, Failure> {
+        self.pool.get().await.map_err(pool_failure)
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn get(&self, lookup: &Lookup) -> StoreResult<Option<Article>> {
+        let client = self.client().await.map_err(Failure::into_error)?;
+        reads::get(&client, lookup)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn get_many(&self, lookups: &[Lookup]) -> StoreResult<Vec<Option<Article>>> {
+        let client = self.client().await.map_err(Failure::into_error)?;
+        reads::get_many(&client, lookups)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn list(&self, request: &PageRequest) -> StoreResult<Page> {
+        let client = self.client().await.map_err(Failure::into_error)?;
+        reads::list(&client, request)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn create(&self, key: ArticleKey, content: ArticleContent) -> StoreResult<Article> {
+        writes::create(&self.pool, &key, &content)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn update(
+        &self,
+        target: &Lookup,
+        patch: &ArticlePatch,
+        expected: Option<&Etag>,
+    ) -> StoreResult<Article> {
+        writes::update(&self.pool, target, patch, expected)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn delete(&self, target: &Lookup, expected: Option<&Etag>) -> StoreResult<Deleted> {
+        writes::delete(&self.pool, target, expected)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn upsert_batch(
+        &self,
+        items: Vec<UpsertItem>,
+    ) -> StoreResult<Vec<StoreResult<UpsertOutcome>>> {
+        writes::upsert_batch(&self.pool, &items)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn changes_since(&self, after: Revision, limit: usize) -> StoreResult<Vec<Change>> {
+        let client = self.client().await.map_err(Failure::into_error)?;
+        reads::changes_since(&client, after, limit)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn current_revision(&self) -> StoreResult<Revision> {
+        let client = self.client().await.map_err(Failure::into_error)?;
+        reads::current_revision(&client)
+            .await
+            .map_err(Failure::into_error)
+    }
+}

@@ -1,0 +1,199 @@
+//! Reads: each one statement on a pooled connection, so each sees one
+//! snapshot without an explicit transaction.
+
+use std::collections::HashMap;
+
+use deadpool_postgres::ClientWrapper;
+use uuid::Uuid;
+
+use super::errors::{Failure, PostgresContext};
+use super::list_sql::list_statement;
+use super::rows::{ARTICLE_COLUMNS, CHANGE_COLUMNS, read_article, read_change, uuid_of};
+use crate::article::{Article, ArticleId, Lookup, Revision};
+use crate::query::{Page, PageRequest};
+use crate::store::Change;
+
+/// Prepared statements kept per connection before the cache is emptied:
+/// list statements vary with the filters set.
+const MAX_CACHED_STATEMENTS: usize = 256;
+
+/// The most recently published article with a URL; ties go to the greater
+/// id. Exact to the nanosecond, unlike the list order.
+const BY_URL_ORDER: &str = "a.published_at DESC, a.published_nanos DESC, a.id DESC";
+
+/// One article by id, key or URL.
+pub(super) async fn get(
+    client: &ClientWrapper,
+    lookup: &Lookup,
+) -> Result<Option<Article>, Failure> {
+    let doing = "reading an article";
+    let row = match lookup {
+        Lookup::Id(id) => {
+            let statement = client
+                .prepare_cached(&format!(
+                    "SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.id = $1"
+                ))
+                .await
+                .context(doing)?;
+            client
+                .query_opt(&statement, &[&uuid_of(*id)?])
+                .await
+                .context(doing)?
+        }
+        Lookup::Key(key) => {
+            let statement = client
+                .prepare_cached(&format!(
+                    "SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.key = $1"
+                ))
+                .await
+                .context(doing)?;
+            client
+                .query_opt(&statement, &[&key.as_str()])
+                .await
+                .context(doing)?
+        }
+        Lookup::Url(url) => {
+            let statement = client
+                .prepare_cached(&format!(
+                    "SELECT {ARTICLE_COLUMNS} FROM article_urls u \
+                     JOIN articles a ON a.id = u.article_id WHERE u.url = $1 \
+                     ORDER BY {BY_URL_ORDER} LIMIT 1"
+                ))
+                .await
+                .context(doing)?;
+            client
+                .query_opt(&statement, &[&url.as_str()])
+                .await
+                .context(doing)?
+        }
+    };
+    row.map(|row| read_article(&row, 0)).transpose()
+}
+
+/// Many articles, from one snapshot: one statement answers every lookup
+/// (ids, keys and URLs each as one array), tagged with what it answers.
+pub(super) async fn get_many(
+    client: &ClientWrapper,
+    lookups: &[Lookup],
+) -> Result<Vec<Option<Article>>, Failure> {
+    if lookups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let doing = "reading articles";
+    let mut ids: Vec<Uuid> = Vec::new();
+    let mut keys: Vec<&str> = Vec::new();
+    let mut urls: Vec<&str> = Vec::new();
+    for lookup in lookups {
+        match lookup {
+            Lookup::Id(id) => ids.push(uuid_of(*id)?),
+            Lookup::Key(key) => keys.push(key.as_str()),
+            Lookup::Url(url) => urls.push(url),
+        }
+    }
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT NULL::text, {ARTICLE_COLUMNS} FROM articles a WHERE a.id = ANY($1) \
+             UNION ALL \
+             SELECT NULL::text, {ARTICLE_COLUMNS} FROM articles a WHERE a.key = ANY($2) \
+             UNION ALL \
+             SELECT * FROM (SELECT DISTINCT ON (u.url) u.url, {ARTICLE_COLUMNS} \
+                 FROM article_urls u JOIN articles a ON a.id = u.article_id \
+                 WHERE u.url = ANY($3) ORDER BY u.url, {BY_URL_ORDER}) AS by_url"
+        ))
+        .await
+        .context(doing)?;
+    let rows = client
+        .query(&statement, &[&ids, &keys, &urls])
+        .await
+        .context(doing)?;
+    let mut by_id: HashMap<ArticleId, Article> = HashMap::new();
+    let mut by_url: HashMap<String, Article> = HashMap::new();
+    for row in rows {
+        let url: Option<String> = row.try_get(0).context(doing)?;
+        let article = read_article(&row, 1)?;
+        match url {
+            Some(url) => {
+                by_url.insert(url, article);
+            }
+            None => {
+                by_id.insert(article.id, article);
+            }
+        }
+    }
+    let by_key: HashMap<&str, &Article> = by_id
+        .values()
+        .map(|article| (article.key.as_str(), article))
+        .collect();
+    Ok(lookups
+        .iter()
+        .map(|lookup| match lookup {
+            Lookup::Id(id) => by_id.get(id).cloned(),
+            Lookup::Key(key) => by_key.get(key.as_str()).map(|article| (*article).clone()),
+            Lookup::Url(url) => by_url.get(url).cloned(),
+        })
+        .collect())
+}
+
+/// One page of a list.
+pub(super) async fn list(client: &ClientWrapper, request: &PageRequest) -> Result<Page, Failure> {
+    let doing = "listing articles";
+    let statement = list_statement(request)?;
+    if client.statement_cache.size() >= MAX_CACHED_STATEMENTS {
+        client.statement_cache.clear();
+    }
+    let prepared = client.prepare_cached(&statement.sql).await.context(doing)?;
+    let rows = client
+        .query(&prepared, &statement.parameter_references())
+        .await
+        .context(doing)?;
+    let mut articles = rows
+        .iter()
+        .map(|row| read_article(row, 0))
+        .collect::<Result<Vec<_>, Failure>>()?;
+    let size = request.size.get();
+    let next = if articles.len() > size {
+        articles.truncate(size);
+        articles
+            .last()
+            .map(|article| request.order.cursor_of(article))
+    } else {
+        None
+    };
+    Ok(Page { articles, next })
+}
+
+/// Change-log entries after `after`, oldest first.
+pub(super) async fn changes_since(
+    client: &ClientWrapper,
+    after: Revision,
+    limit: usize,
+) -> Result<Vec<Change>, Failure> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let doing = "reading the change log";
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {CHANGE_COLUMNS} FROM change_log l JOIN changes c ON c.change_id = l.change_id \
+             WHERE l.revision > $1 ORDER BY l.revision LIMIT $2"
+        ))
+        .await
+        .context(doing)?;
+    let rows = client
+        .query(&statement, &[&after.0, &limit])
+        .await
+        .context(doing)?;
+    rows.iter().map(read_change).collect()
+}
+
+/// The highest committed revision, 0 when nothing was ever written.
+pub(super) async fn current_revision(client: &ClientWrapper) -> Result<Revision, Failure> {
+    let doing = "reading the current revision";
+    let statement = client
+        .prepare_cached("SELECT COALESCE(MAX(revision), 0) FROM change_log")
+        .await
+        .context(doing)?;
+    let row = client.query_one(&statement, &[]).await.context(doing)?;
+    Ok(Revision(row.try_get(0).context(doing)?))
+}

@@ -1,0 +1,302 @@
+//! The store contract (`tests/support/contract.rs`) run against
+//! `PostgresStore`, each check on a fresh database of its own
+//! (`tests/support/postgres.rs`), followed by what only a database server
+//! shared by many sessions can get wrong: revisions in commit order,
+//! deadlocks between imports, migrations racing at start-up.
+
+#[path = "support/contract.rs"]
+mod contract;
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use newswire::article::{ArticleKey, ArticlePatch, ContentField, Lookup, Revision};
+use newswire::error::Error;
+use newswire::store::postgres::{PostgresOptions, PostgresStore};
+use newswire::store::{Store, UpsertItem, UpsertOutcome};
+use support::postgres::{TestDatabase, with_database};
+
+/// A fresh database; each `open_store` connects a new store to it.
+struct PostgresDatabase {
+    database: TestDatabase,
+}
+
+impl PostgresDatabase {
+    async fn create() -> Self {
+        Self {
+            database: TestDatabase::create().await,
+        }
+    }
+
+    async fn open(&self, pool_size: usize) -> PostgresStore {
+        let options = PostgresOptions {
+            pool_size,
+            ..PostgresOptions::default()
+        };
+        PostgresStore::connect_with(self.database.url(), options)
+            .await
+            .unwrap_or_else(|error| panic!("connecting to {}: {error}", self.database.name()))
+    }
+}
+
+#[async_trait::async_trait]
+impl contract::ContractDatabase for PostgresDatabase {
+    async fn open_store(&self) -> Arc<dyn Store> {
+        Arc::new(self.open(8).await)
+    }
+}
+
+contract::store_contract_tests!(PostgresDatabase::create());
+
+fn key(text: &str) -> ArticleKey {
+    ArticleKey::parse(text, "key").expect("a valid test key")
+}
+
+/// A reader tailing the change log while several connections write never
+/// misses an entry: no revision becomes visible after a higher one was
+/// read. (With revisions from a sequence, one assigned earlier but
+/// committed later would be skipped.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tailing_reader_sees_every_revision_in_order() {
+    let database = PostgresDatabase::create().await;
+    let store = Arc::new(database.open(8).await);
+    const WRITERS: usize = 6;
+    const WRITES: usize = 25;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for write in 0..WRITES {
+                    let content = contract::sample_content(
+                        &format!("writer {writer} write {write}"),
+                        "2024-01-01T00:00:00Z",
+                    );
+                    let created = store
+                        .create(key(&format!("w{writer}-{write}")), content.clone())
+                        .await
+                        .expect("create");
+                    if write % 3 == 0 {
+                        let mut source = content;
+                        source.heat = Some(write as i32);
+                        store
+                            .update(
+                                &Lookup::Id(created.id),
+                                &ArticlePatch {
+                                    fields: vec![ContentField::Heat],
+                                    key: None,
+                                    source,
+                                },
+                                None,
+                            )
+                            .await
+                            .expect("update");
+                    }
+                }
+            })
+        })
+        .collect();
+    let reader = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let mut seen: Vec<Revision> = Vec::new();
+            let mut last = Revision(0);
+            let expected_total = WRITERS * (WRITES + WRITES.div_ceil(3));
+            while seen.len() < expected_total {
+                let changes = store.changes_since(last, 50).await.expect("changes_since");
+                for change in changes {
+                    assert!(change.revision > last, "revisions go backwards");
+                    last = change.revision;
+                    seen.push(change.revision);
+                }
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+    };
+    for writer in writers {
+        writer.await.expect("a writer");
+    }
+    let seen = reader.await.expect("the reader");
+    let all: Vec<Revision> = store
+        .changes_since(Revision(0), 10_000)
+        .await
+        .expect("changes_since")
+        .into_iter()
+        .map(|change| change.revision)
+        .collect();
+    assert_eq!(seen, all, "the tailing reader missed or reordered entries");
+    let expected: Vec<Revision> = (1..=all.len() as i64).map(Revision).collect();
+    assert_eq!(all, expected, "revisions are gapless from 1");
+}
+
+/// Two imports updating the same articles in opposite orders can deadlock;
+/// PostgreSQL aborts one, which runs again, and both land whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn imports_that_deadlock_are_retried() {
+    let database = PostgresDatabase::create().await;
+    let store = Arc::new(database.open(4).await);
+    let items: Vec<UpsertItem> = contract::corpus_items().into_iter().take(40).collect();
+    store.upsert_batch(items.clone()).await.expect("the load");
+    let changed = |heat: i32, reverse: bool| {
+        let mut batch: Vec<UpsertItem> = items
+            .iter()
+            .cloned()
+            .map(|mut item| {
+                item.content.heat = Some(heat);
+                item
+            })
+            .collect();
+        if reverse {
+            batch.reverse();
+        }
+        batch
+    };
+    let forward = {
+        let store = Arc::clone(&store);
+        let batch = changed(1_001, false);
+        tokio::spawn(async move { store.upsert_batch(batch).await })
+    };
+    let backward = {
+        let store = Arc::clone(&store);
+        let batch = changed(2_002, true);
+        tokio::spawn(async move { store.upsert_batch(batch).await })
+    };
+    for batch in [forward, backward] {
+        let outcomes = batch.await.expect("the task").expect("the batch commits");
+        assert!(
+            outcomes
+                .iter()
+                .all(|outcome| matches!(outcome, Ok(UpsertOutcome::Updated(_)))),
+            "{outcomes:?}"
+        );
+    }
+    let changes = store
+        .changes_since(Revision(0), 10_000)
+        .await
+        .expect("changes_since");
+    assert_eq!(changes.len(), 40 * 3, "one entry per committed write");
+    // Every article ends with the heat of whichever batch committed last,
+    // the same for all: each batch is atomic.
+    let heats: BTreeSet<Option<i32>> = store
+        .get_many(
+            &items
+                .iter()
+                .map(|item| Lookup::Key(item.key.clone()))
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .expect("get_many")
+        .into_iter()
+        .map(|article| article.expect("present").content.heat)
+        .collect();
+    assert_eq!(heats.len(), 1, "{heats:?}");
+}
+
+/// Replicas starting together on an empty database migrate it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_starting_together_migrate_once() {
+    let database = PostgresDatabase::create().await;
+    let (first, second, third) = tokio::join!(database.open(2), database.open(2), database.open(2));
+    let created = first
+        .create(
+            key("after-migrating"),
+            contract::sample_content("migrated", "2024-01-01T00:00:00Z"),
+        )
+        .await
+        .expect("create");
+    for store in [&second, &third] {
+        assert_eq!(
+            store
+                .get(&Lookup::Id(created.id))
+                .await
+                .expect("get")
+                .as_ref(),
+            Some(&created)
+        );
+    }
+}
+
+/// PostgreSQL text cannot hold a NUL character: an import item with one is
+/// refused in its slot, and the rest of the batch is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_postgres_refuses_fails_alone() {
+    let database = PostgresDatabase::create().await;
+    let store = database.open(2).await;
+    let mut with_nul = contract::sample_content("nul", "2024-01-01T00:00:00Z");
+    with_nul.body = "a body with a \0 in it".to_string();
+    let outcomes = store
+        .upsert_batch(vec![
+            UpsertItem {
+                key: key("before"),
+                content: contract::sample_content("before", "2024-01-01T00:00:00Z"),
+            },
+            UpsertItem {
+                key: key("with-nul"),
+                content: with_nul.clone(),
+            },
+            UpsertItem {
+                key: key("after"),
+                content: contract::sample_content("after", "2024-01-02T00:00:00Z"),
+            },
+        ])
+        .await
+        .expect("the batch commits");
+    match outcomes.as_slice() {
+        [
+            Ok(UpsertOutcome::Created(before)),
+            Err(Error::InvalidArgument(_)),
+            Ok(UpsertOutcome::Created(after)),
+        ] => {
+            assert_eq!(before.revision, Revision(1));
+            assert_eq!(after.revision, Revision(2));
+        }
+        other => panic!("unexpected outcomes {other:?}"),
+    }
+    let error = store
+        .create(key("with-nul"), with_nul)
+        .await
+        .expect_err("a NUL is refused");
+    assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
+    assert_eq!(
+        store.current_revision().await.expect("revision"),
+        Revision(2)
+    );
+}
+
+/// A server that does not answer is `Unavailable` at start-up, and the
+/// message names where it looked, never the password.
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable() {
+    let error = PostgresStore::connect("postgres://newswire:secret@127.0.0.1:1/newswire")
+        .await
+        .expect_err("nothing listens on port 1");
+    match &error {
+        Error::Unavailable(message) => assert!(!message.contains("secret"), "{message}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[test]
+fn with_database_replaces_or_adds_the_database() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "fresh"),
+        "postgres://postgres@127.0.0.1:5432/fresh"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@host/db?sslmode=disable", "fresh"),
+        "postgres://u:p@host/fresh?sslmode=disable"
+    );
+    assert_eq!(
+        with_database("postgresql://host:6543", "fresh"),
+        "postgresql://host:6543/fresh"
+    );
+    assert_eq!(
+        with_database("postgres://host?connect_timeout=3", "fresh"),
+        "postgres://host/fresh?connect_timeout=3"
+    );
+    assert_eq!(
+        with_database("host=localhost user=postgres", "fresh"),
+        "host=localhost user=postgres dbname=fresh"
+    );
+}
