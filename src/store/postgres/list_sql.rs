@@ -226,6 +226,119 @@ mod tests {
         assert!(statement.sql.contains("(a.sort_heat, a.id) > ($5, $6)"));
     }
 
+    /// Needs the test server (`scripts/test` provides it). With sequential
+    /// scans and sorts priced out, a plan that still scans or sorts means
+    /// no index can serve the filter or the order. Runs in a schema of its
+    /// own on the server's database, dropped afterwards.
+    #[tokio::test]
+    async fn every_order_and_filter_is_served_by_an_index() {
+        let url = std::env::var("NEWSWIRE_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+        let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot reach the PostgreSQL test server at {url}: {error}; run \
+                     scripts/test, or start PostgreSQL (apt-get install postgresql) and \
+                     set NEWSWIRE_TEST_DATABASE_URL"
+                )
+            });
+        tokio::spawn(connection);
+        let schema = format!("newswire_plans_{}", uuid::Uuid::now_v7().simple());
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA {schema}; SET search_path TO {schema}"
+            ))
+            .await
+            .expect("a schema of its own");
+        super::super::schema::migrate(&mut client)
+            .await
+            .expect("the migrations apply");
+        client
+            .batch_execute("SET enable_seqscan = off; SET enable_sort = off")
+            .await
+            .expect("planner settings");
+
+        let mut cases: Vec<(String, PageRequest)> = Vec::new();
+        for order in [
+            "published_date_time desc",
+            "published_date_time asc",
+            "heat desc",
+            "heat asc",
+            "quality desc",
+            "quality asc",
+        ] {
+            for after in [false, true] {
+                cases.push((
+                    format!("{order}, after: {after}"),
+                    request(ArticleQuery::default(), order, after),
+                ));
+            }
+        }
+        let filters = [
+            ArticleQuery {
+                category: Some("news".to_string()),
+                ..ArticleQuery::default()
+            },
+            ArticleQuery {
+                kind: Some("video".to_string()),
+                ..ArticleQuery::default()
+            },
+            ArticleQuery {
+                provider_domain: Some("microsoft.com".to_string()),
+                ..ArticleQuery::default()
+            },
+            ArticleQuery {
+                published: Some(true),
+                ..ArticleQuery::default()
+            },
+            ArticleQuery {
+                topics: vec!["AI".to_string(), "Power Apps".to_string()],
+                ..ArticleQuery::default()
+            },
+            ArticleQuery {
+                url: Some("https://example.org/".to_string()),
+                ..ArticleQuery::default()
+            },
+            ArticleQuery {
+                text: Some("power apps".to_string()),
+                ..ArticleQuery::default()
+            },
+        ];
+        for query in filters {
+            for order in ["", "heat desc"] {
+                cases.push((
+                    format!("{query:?} in {order:?}"),
+                    request(query.clone(), order, true),
+                ));
+            }
+        }
+
+        let mut failures = Vec::new();
+        for (label, request) in &cases {
+            let statement = list_statement(request).expect("a statement");
+            let plan: Vec<String> = client
+                .query(
+                    &format!("EXPLAIN {}", statement.sql),
+                    &statement.parameter_references(),
+                )
+                .await
+                .expect("EXPLAIN runs")
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            let plan = plan.join("\n");
+            if plan.contains("Seq Scan") || plan.contains("Sort") {
+                failures.push(format!("{label}:\n{plan}"));
+            }
+        }
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .expect("dropping the schema");
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+
     #[test]
     fn the_shape_does_not_depend_on_how_many_topics() {
         let with = |topics: &[&str]| {
