@@ -2,6 +2,7 @@
 //! Not every crate uses every helper, hence the dead-code allowance.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod corpus;
 pub mod postgres;
 pub mod process;
