@@ -152,6 +152,33 @@ impl ArticleContent {
     /// Checks the invariants a stored article must hold, naming every
     /// offending field.
     pub fn validate(&self) -> Result<(), Error> {
+        self.validate_sized(|| self.front_matter_json().len())
+    }
+
+    /// `validate`, given `front_matter_json`, which must be this content's
+    /// [`front_matter_json`](Self::front_matter_json): a writer that needs
+    /// the JSON anyway checks the size limit without serializing again.
+    pub fn validate_with_front_matter_json(&self, front_matter_json: &str) -> Result<(), Error> {
+        self.validate_sized(|| front_matter_json.len())
+    }
+
+    /// `validate`, given an upper bound on the length of this content's
+    /// [`front_matter_json`](Self::front_matter_json): the JSON is
+    /// serialized for the size check only if the bound leaves it in doubt.
+    pub fn validate_with_front_matter_json_bound(&self, bound: usize) -> Result<(), Error> {
+        self.validate_sized(|| {
+            if bound.saturating_add(self.body.len()) <= limits::MAX_ARTICLE_BYTES {
+                // Within the limit whatever the exact length.
+                bound
+            } else {
+                self.front_matter_json().len()
+            }
+        })
+    }
+
+    /// `validate`, with the size of the front-matter JSON computed only if
+    /// every cheaper check passed.
+    fn validate_sized(&self, front_matter_json_bytes: impl FnOnce() -> usize) -> Result<(), Error> {
         let mut violations = Vec::new();
         if self.title.trim().is_empty() {
             violations.push(FieldViolation::new("title", "must not be empty"));
@@ -188,7 +215,7 @@ impl ArticleContent {
             }
         }
         if violations.is_empty() {
-            let size = self.front_matter_json().len() + self.body.len();
+            let size = front_matter_json_bytes() + self.body.len();
             if size > limits::MAX_ARTICLE_BYTES {
                 violations.push(FieldViolation::new(
                     "article",
@@ -243,19 +270,27 @@ impl ArticleContent {
     /// The etag of this content under `key`: equal etags mean equal
     /// articles, which is also how an import recognises an unchanged item.
     pub fn etag(&self, key: &ArticleKey) -> Etag {
+        self.etag_with_front_matter_json(key, &self.front_matter_json())
+    }
+
+    /// `etag`, given `front_matter_json`, which must be this content's
+    /// [`front_matter_json`](Self::front_matter_json) (see
+    /// `validate_with_front_matter_json`).
+    pub fn etag_with_front_matter_json(&self, key: &ArticleKey, front_matter_json: &str) -> Etag {
+        const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut hasher = Sha256::new();
         hasher.update(key.as_str().as_bytes());
         hasher.update([0]);
-        hasher.update(self.front_matter_json().as_bytes());
+        hasher.update(front_matter_json.as_bytes());
         hasher.update([0]);
         hasher.update(self.body.as_bytes());
         let digest = hasher.finalize();
-        Etag(
-            digest[..12]
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect(),
-        )
+        let mut etag = String::with_capacity(24);
+        for byte in &digest[..12] {
+            etag.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+            etag.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
+        }
+        Etag(etag)
     }
 
     /// The value this article sorts by for `field`. Missing heat or quality

@@ -1,7 +1,17 @@
 //! ImportArticles: a client stream of documents or articles, upserted by key
 //! in batches. A bad item is reported and skipped; it never aborts the rest.
+//!
+//! Reading and committing overlap: while one batch is being committed (on
+//! the store's writer, then waiting for its durable sync), the next is read
+//! and parsed. It is handed to the store only once the previous commit has
+//! succeeded, so batches commit in stream order and nothing after a failed
+//! commit is written.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use futures::FutureExt;
+use futures::future::{Either, select};
 use tokio_stream::StreamExt;
 use tonic::{Status, Streaming};
 
@@ -11,7 +21,7 @@ use crate::article::ArticleKey;
 use crate::document;
 use crate::error::Error;
 use crate::proto::{self, import_articles_request::Item};
-use crate::store::{Store, UpsertItem, UpsertOutcome};
+use crate::store::{Store, StoreResult, UpsertItem, UpsertOutcome};
 
 /// Most items committed in one transaction. Smaller batches are committed
 /// as soon as the client pauses, so a slow stream still lands promptly.
@@ -23,30 +33,82 @@ pub const MAX_REPORTED_FAILURES: usize = 1000;
 ///
 /// If the store fails as a whole (unavailable, say), the call fails with that
 /// status: earlier batches stay committed, and since items are upserted by
-/// key, sending the same stream again is safe.
+/// key, sending the same stream again is safe. If the stream breaks, the
+/// batch being committed is finished first and the rest is dropped.
 pub async fn run(
     store: &dyn Store,
     mut stream: Streaming<proto::ImportArticlesRequest>,
 ) -> Result<proto::ImportArticlesResponse, Status> {
     let mut summary = proto::ImportArticlesResponse::default();
-    let mut batch = Batch::default();
+    let mut next = Batch::default();
     let mut index = 0_i64;
-    while let Some(message) = stream.next().await {
-        batch.push(index, message?, &mut summary);
-        index += 1;
-        // Take whatever else has already arrived, then commit.
-        while batch.items.len() < MAX_IMPORT_BATCH {
+    let mut stream_ended = false;
+    let mut committing: Option<Commit<'_>> = None;
+    loop {
+        // Take whatever has already arrived, up to a full batch.
+        while !stream_ended && next.items.len() < MAX_IMPORT_BATCH {
             match stream.next().now_or_never() {
-                Some(Some(message)) => {
-                    batch.push(index, message?, &mut summary);
-                    index += 1;
+                Some(Some(Ok(message))) => next.push(&mut index, message, &mut summary),
+                Some(Some(Err(status))) => {
+                    return Err(finish_then_fail(committing, &mut summary, status).await);
                 }
-                _ => break,
+                Some(None) => stream_ended = true,
+                None => break,
             }
         }
-        batch.commit(store, &mut summary).await?;
+        if committing.is_none() {
+            if next.items.is_empty() {
+                if stream_ended {
+                    return Ok(summary);
+                }
+            } else {
+                committing = Some(std::mem::take(&mut next).commit(store));
+            }
+        }
+        // Wait for the commit to finish or, while the next batch has room,
+        // for the next message.
+        let wants_message = !stream_ended && next.items.len() < MAX_IMPORT_BATCH;
+        let message = match (committing.as_mut(), wants_message) {
+            (Some(commit), true) => match select(commit, std::pin::pin!(stream.next())).await {
+                Either::Left((committed, _)) => {
+                    committing = None;
+                    committed.record(&mut summary)?;
+                    continue;
+                }
+                Either::Right((message, _)) => message,
+            },
+            (Some(commit), false) => {
+                let committed = commit.await;
+                committing = None;
+                committed.record(&mut summary)?;
+                continue;
+            }
+            (None, _) => stream.next().await,
+        };
+        match message {
+            Some(Ok(message)) => next.push(&mut index, message, &mut summary),
+            Some(Err(status)) => {
+                return Err(finish_then_fail(committing, &mut summary, status).await);
+            }
+            None => stream_ended = true,
+        }
     }
-    Ok(summary)
+}
+
+/// A batch being committed by the store.
+type Commit<'store> = Pin<Box<dyn Future<Output = Committed> + Send + 'store>>;
+
+/// The failure of the stream, once the batch being committed (if any) is
+/// in and counted, so earlier batches are settled when the call fails.
+async fn finish_then_fail(
+    committing: Option<Commit<'_>>,
+    summary: &mut proto::ImportArticlesResponse,
+    status: Status,
+) -> Status {
+    match committing {
+        Some(commit) => commit.await.record(summary).err().unwrap_or(status),
+        None => status,
+    }
 }
 
 /// Items waiting for the next commit, with where each came from.
@@ -57,34 +119,47 @@ struct Batch {
 }
 
 impl Batch {
-    /// Converts one stream message; a bad one is counted as failed at once.
+    /// Converts one stream message, the `index`th; a bad one is counted as
+    /// failed at once.
     fn push(
         &mut self,
-        index: i64,
+        index: &mut i64,
         message: proto::ImportArticlesRequest,
         summary: &mut proto::ImportArticlesResponse,
     ) {
         match item_from_message(&message) {
             Ok(item) => {
                 self.items.push(item);
-                self.origins.push((index, message.source));
+                self.origins.push((*index, message.source));
             }
-            Err(error) => record_failure(summary, index, message.source, &error),
+            Err(error) => record_failure(summary, *index, message.source, &error),
         }
+        *index += 1;
     }
 
-    async fn commit(
-        &mut self,
-        store: &dyn Store,
-        summary: &mut proto::ImportArticlesResponse,
-    ) -> Result<(), Status> {
-        if self.items.is_empty() {
-            return Ok(());
-        }
-        let items = std::mem::take(&mut self.items);
-        let origins = std::mem::take(&mut self.origins);
-        let outcomes = store.upsert_batch(items).await.map_err(to_status)?;
-        for ((index, source), outcome) in origins.into_iter().zip(outcomes) {
+    /// Hands the batch to the store.
+    fn commit(self, store: &dyn Store) -> Commit<'_> {
+        Box::pin(async move {
+            let outcomes = store.upsert_batch(self.items).await;
+            Committed {
+                origins: self.origins,
+                outcomes,
+            }
+        })
+    }
+}
+
+/// What the store made of a batch.
+struct Committed {
+    origins: Vec<(i64, String)>,
+    outcomes: StoreResult<Vec<StoreResult<UpsertOutcome>>>,
+}
+
+impl Committed {
+    /// Counts the outcomes; the store's failure as a whole is the call's.
+    fn record(self, summary: &mut proto::ImportArticlesResponse) -> Result<(), Status> {
+        let outcomes = self.outcomes.map_err(to_status)?;
+        for ((index, source), outcome) in self.origins.into_iter().zip(outcomes) {
             match outcome {
                 Ok(UpsertOutcome::Created(article)) => {
                     summary.created += 1;

@@ -207,8 +207,11 @@ impl Store for SqliteStore {
         &self,
         items: Vec<UpsertItem>,
     ) -> StoreResult<Vec<StoreResult<UpsertOutcome>>> {
+        // Validating and serializing needs no connection: done here, on
+        // the caller's task, the one writer thread spends its time on SQL.
+        let batch = writes::PreparedBatch::new(items);
         self.writer
-            .run(move |connection| writes::upsert_batch(connection, items))
+            .run(move |connection| writes::upsert_batch(connection, batch))
             .await
     }
 

@@ -7,6 +7,16 @@
 //! The search index is written last, after an import's items: FTS5 flushes
 //! its pending terms to disk at every savepoint, so writing it inside each
 //! item's savepoint would write (and later merge) one tiny segment per item.
+//!
+//! An import batch is one transaction in which each item succeeds or fails
+//! alone. A savepoint around each item gives that, but costs about a third
+//! of the rows' own cost (`docs/performance.md`), and an item rarely fails
+//! once it is in SQL: it was validated and serialized before the
+//! transaction began. So a batch is written without savepoints first; if an
+//! item's SQL fails, that transaction is rolled back as a whole and the
+//! batch written again with a savepoint around each item, which leaves the
+//! failed ones out. Nothing of the first attempt survives its rollback, so
+//! the outcome is the one the savepoints alone would give.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -19,7 +29,7 @@ use crate::article::{
     Article, ArticleContent, ArticleId, ArticleKey, ArticlePatch, Etag, Lookup, Revision,
 };
 use crate::error::Error;
-use crate::query::{SortField, search_words};
+use crate::query::SortField;
 use crate::store::{ChangeKind, Deleted, UpsertItem, UpsertOutcome};
 
 /// Stores a new article; `AlreadyExists` if the key is taken.
@@ -28,12 +38,30 @@ pub(super) fn create(
     key: ArticleKey,
     content: ArticleContent,
 ) -> Result<Article, Error> {
-    content.validate()?;
+    let serialized = Serialized::validated(&key, &content)?;
     in_transaction(connection, |transaction| {
+        let time = now();
+        let version = ArticleVersion::new(
+            ArticleId::generate(),
+            &key,
+            &content,
+            &serialized,
+            time,
+            time,
+        );
         let mut search = SearchUpdates::default();
-        let article = write_new(transaction, key, content, now(), &mut search)?;
+        let revision = write_new(transaction, &version, &mut search)?;
         search.apply(transaction)?;
-        Ok(article)
+        Ok((version.id, time, revision))
+    })
+    .map(|(id, time, revision)| Article {
+        id,
+        key,
+        content,
+        create_time: time,
+        update_time: time,
+        revision,
+        etag: serialized.etag,
     })
 }
 
@@ -48,15 +76,33 @@ pub(super) fn update(
         let state = find_state(transaction, target)?.ok_or_else(|| not_found(target))?;
         check_precondition(&state, expected)?;
         let content = load_content(transaction, state.seq)?;
+        // `apply` validates what it returns.
         let (key, content) = patch.apply(&state.key, &content)?;
-        let version = ArticleVersion::new(state.id, key, content, state.create_time, now());
-        if version.etag == state.etag {
-            return Ok(state.into_article(version.content));
+        let serialized = Serialized::of(&key, &content);
+        if serialized.etag == state.etag {
+            return Ok(state.into_article(content));
         }
+        let time = now();
+        let version = ArticleVersion::new(
+            state.id,
+            &key,
+            &content,
+            &serialized,
+            state.create_time,
+            time,
+        );
         let mut search = SearchUpdates::default();
-        let article = write_existing(transaction, state.seq, version, &mut search)?;
+        let revision = write_existing(transaction, state.seq, &version, &mut search)?;
         search.apply(transaction)?;
-        Ok(article)
+        Ok(Article {
+            id: state.id,
+            key,
+            content,
+            create_time: state.create_time,
+            update_time: time,
+            revision,
+            etag: serialized.etag,
+        })
     })
 }
 
@@ -104,53 +150,225 @@ pub(super) fn delete(
     })
 }
 
-/// Creates or replaces each item by key, each inside its own savepoint, all
-/// in one transaction and so one durable commit.
+/// Creates or replaces each item by key, each succeeding or failing alone,
+/// all in one transaction and so one durable commit (see the module
+/// documentation for how items are kept apart).
 pub(super) fn upsert_batch(
     connection: &mut Connection,
-    items: Vec<UpsertItem>,
+    batch: PreparedBatch,
 ) -> Result<Vec<Result<UpsertOutcome, Error>>, Error> {
+    let items = batch.items;
+    let written = match write_batch(connection, &items, Isolation::Together)? {
+        Some(written) => written,
+        None => write_batch(connection, &items, Isolation::SavepointPerItem)?
+            .ok_or_else(|| Error::Internal("an import batch with savepoints gave up".into()))?,
+    };
+    let time = written.time;
+    Ok(items
+        .into_iter()
+        .zip(written.items)
+        .map(|(item, written)| written.map(|written| written.into_outcome(item, time)))
+        .collect())
+}
+
+/// How the items of a batch are kept apart inside its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// No savepoints: the first item whose SQL fails rolls the whole
+    /// transaction back.
+    Together,
+    /// A savepoint around each item: a failed item is rolled back alone.
+    SavepointPerItem,
+}
+
+/// An import batch, validated and serialized: the CPU work of a write that
+/// needs no connection, done before the batch reaches the writer thread.
+pub(super) struct PreparedBatch {
+    items: Vec<PendingItem>,
+}
+
+impl PreparedBatch {
+    pub(super) fn new(items: Vec<UpsertItem>) -> Self {
+        Self {
+            items: items.into_iter().map(PendingItem::new).collect(),
+        }
+    }
+}
+
+/// An import item, validated and serialized before its transaction.
+struct PendingItem {
+    key: ArticleKey,
+    content: ArticleContent,
+    /// Its serialized forms, or why it is invalid (it then writes nothing).
+    serialized: Result<Serialized, Error>,
+}
+
+impl PendingItem {
+    fn new(item: UpsertItem) -> Self {
+        let serialized = Serialized::validated(&item.key, &item.content);
+        Self {
+            key: item.key,
+            content: item.content,
+            serialized,
+        }
+    }
+}
+
+/// What a committed batch wrote, item by item.
+struct WrittenBatch {
+    /// The update (and creation) time of every item written.
+    time: DateTime<Utc>,
+    items: Vec<Result<Written, Error>>,
+}
+
+/// What writing one item did, before the item moves into its outcome.
+enum Written {
+    Created {
+        id: ArticleId,
+        revision: Revision,
+        etag: Etag,
+    },
+    Updated {
+        id: ArticleId,
+        create_time: DateTime<Utc>,
+        revision: Revision,
+        etag: Etag,
+    },
+    /// The stored article equals the item.
+    Unchanged(StoredState),
+}
+
+impl Written {
+    fn into_outcome(self, item: PendingItem, time: DateTime<Utc>) -> UpsertOutcome {
+        match self {
+            Written::Created { id, revision, etag } => UpsertOutcome::Created(Article {
+                id,
+                key: item.key,
+                content: item.content,
+                create_time: time,
+                update_time: time,
+                revision,
+                etag,
+            }),
+            Written::Updated {
+                id,
+                create_time,
+                revision,
+                etag,
+            } => UpsertOutcome::Updated(Article {
+                id,
+                key: item.key,
+                content: item.content,
+                create_time,
+                update_time: time,
+                revision,
+                etag,
+            }),
+            // Equal etags mean equal content, so the item's content is the
+            // stored one and need not be read back.
+            Written::Unchanged(state) => UpsertOutcome::Unchanged(state.into_article(item.content)),
+        }
+    }
+}
+
+/// Writes the valid items of a batch in one transaction and commits it.
+/// `None` (with the transaction rolled back) if `Together` met an item
+/// whose SQL failed.
+fn write_batch(
+    connection: &mut Connection,
+    items: &[PendingItem],
+    isolation: Isolation,
+) -> Result<Option<WrittenBatch>, Error> {
     let mut transaction = begin(connection)?;
     let time = now();
-    let mut outcomes = Vec::with_capacity(items.len());
+    let mut written = Vec::with_capacity(items.len());
     let mut search = SearchUpdates::default();
     for item in items {
-        let savepoint = transaction.savepoint().context("starting an import item")?;
-        let mut item_search = SearchUpdates::default();
-        let outcome = upsert_one(&savepoint, item, time, &mut item_search);
-        if outcome.is_ok() {
-            savepoint.commit().context("finishing an import item")?;
-            search.append(item_search);
-        } else {
-            savepoint.finish().context("rolling back an import item")?;
-        }
-        outcomes.push(outcome);
+        let serialized = match &item.serialized {
+            Ok(serialized) => serialized,
+            Err(invalid) => {
+                written.push(Err(invalid.clone()));
+                continue;
+            }
+        };
+        let outcome = match isolation {
+            Isolation::Together => {
+                match upsert_one(&transaction, item, serialized, time, &mut search) {
+                    Ok(outcome) => Ok(outcome),
+                    Err(_) => {
+                        // `finish` rolls back, and copes with SQLite having
+                        // rolled back already (as it does on a full disk).
+                        transaction
+                            .finish()
+                            .context("rolling back an import batch")?;
+                        return Ok(None);
+                    }
+                }
+            }
+            Isolation::SavepointPerItem => {
+                let savepoint = transaction.savepoint().context("starting an import item")?;
+                let mut item_search = SearchUpdates::default();
+                let outcome = upsert_one(&savepoint, item, serialized, time, &mut item_search);
+                if outcome.is_ok() {
+                    savepoint.commit().context("finishing an import item")?;
+                    search.append(item_search);
+                } else {
+                    savepoint.finish().context("rolling back an import item")?;
+                }
+                outcome
+            }
+        };
+        written.push(outcome);
     }
     search.apply(&transaction)?;
     transaction.commit().context("committing an import")?;
-    Ok(outcomes)
+    Ok(Some(WrittenBatch {
+        time,
+        items: written,
+    }))
 }
 
-fn upsert_one(
+fn upsert_one<'a>(
     connection: &Connection,
-    item: UpsertItem,
+    item: &'a PendingItem,
+    serialized: &'a Serialized,
     time: DateTime<Utc>,
-    search: &mut SearchUpdates,
-) -> Result<UpsertOutcome, Error> {
-    item.content.validate()?;
+    search: &mut SearchUpdates<'a>,
+) -> Result<Written, Error> {
     let Some(state) = find_state_by_key(connection, &item.key)? else {
-        return write_new(connection, item.key, item.content, time, search)
-            .map(UpsertOutcome::Created);
+        let version = ArticleVersion::new(
+            ArticleId::generate(),
+            &item.key,
+            &item.content,
+            serialized,
+            time,
+            time,
+        );
+        let revision = write_new(connection, &version, search)?;
+        return Ok(Written::Created {
+            id: version.id,
+            revision,
+            etag: serialized.etag.clone(),
+        });
     };
-    let version = ArticleVersion::new(state.id, item.key, item.content, state.create_time, time);
-    if version.etag == state.etag {
-        // Equal etags mean equal content, so the item's content is the
-        // stored one and need not be read back.
-        return Ok(UpsertOutcome::Unchanged(
-            state.into_article(version.content),
-        ));
+    if serialized.etag == state.etag {
+        return Ok(Written::Unchanged(state));
     }
-    write_existing(connection, state.seq, version, search).map(UpsertOutcome::Updated)
+    let version = ArticleVersion::new(
+        state.id,
+        &item.key,
+        &item.content,
+        serialized,
+        state.create_time,
+        time,
+    );
+    let revision = write_existing(connection, state.seq, &version, search)?;
+    Ok(Written::Updated {
+        id: state.id,
+        create_time: state.create_time,
+        revision,
+        etag: serialized.etag.clone(),
+    })
 }
 
 /// Runs `work` in an immediate transaction, committing if it succeeds.
@@ -195,7 +413,12 @@ struct StoredState {
     etag: Etag,
 }
 
-const STATE_COLUMNS: &str = "seq, id, key, create_time, update_time, revision, etag";
+/// The `StoredState` (`StoredState::read`) of the article with an id, or
+/// with a key.
+const STATE_BY_ID: &str = "SELECT seq, id, key, create_time, update_time, revision, etag \
+     FROM articles WHERE id = ?1";
+const STATE_BY_KEY: &str = "SELECT seq, id, key, create_time, update_time, revision, etag \
+     FROM articles WHERE key = ?1";
 
 impl StoredState {
     fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredStateRow> {
@@ -253,7 +476,7 @@ impl StoredStateRow {
 /// several.
 fn find_state(connection: &Connection, target: &Lookup) -> Result<Option<StoredState>, Error> {
     match target {
-        Lookup::Id(id) => find_state_where(connection, "id", &id.to_string()),
+        Lookup::Id(id) => find_state_with(connection, STATE_BY_ID, &id.to_string()),
         Lookup::Key(key) => find_state_by_key(connection, key),
         Lookup::Url(_) => Err(Error::invalid(
             "target",
@@ -266,19 +489,17 @@ fn find_state_by_key(
     connection: &Connection,
     key: &ArticleKey,
 ) -> Result<Option<StoredState>, Error> {
-    find_state_where(connection, "key", key.as_str())
+    find_state_with(connection, STATE_BY_KEY, key.as_str())
 }
 
-/// `column` is one of our own column names, never caller input.
-fn find_state_where(
+/// `sql` is `STATE_BY_ID` or `STATE_BY_KEY`.
+fn find_state_with(
     connection: &Connection,
-    column: &'static str,
+    sql: &'static str,
     value: &str,
 ) -> Result<Option<StoredState>, Error> {
     connection
-        .prepare_cached(&format!(
-            "SELECT {STATE_COLUMNS} FROM articles WHERE {column} = ?1"
-        ))
+        .prepare_cached(sql)
         .and_then(|mut statement| statement.query_row([value], StoredState::read).optional())
         .context("finding an article to write")?
         .map(StoredStateRow::into_state)
@@ -293,106 +514,124 @@ fn load_content(connection: &Connection, seq: i64) -> Result<ArticleContent, Err
     ArticleContent::from_stored(&front_matter, body)
 }
 
-/// An article as one write stores it, with its serialized forms computed
-/// once.
-struct ArticleVersion {
-    id: ArticleId,
-    key: ArticleKey,
-    content: ArticleContent,
+/// The serialized forms of an article's content under its key, computed
+/// once per write: the front-matter JSON serves the size check, the etag,
+/// the article row and its change-log entry.
+struct Serialized {
     front_matter: String,
-    create_time: DateTime<Utc>,
-    update_time: DateTime<Utc>,
     etag: Etag,
+    /// What the search index holds for it (`search_text`).
+    search_text: String,
 }
 
-impl ArticleVersion {
+impl Serialized {
+    /// Validates `content` (`ArticleContent::validate`) and serializes it.
+    fn validated(key: &ArticleKey, content: &ArticleContent) -> Result<Self, Error> {
+        let front_matter = content.front_matter_json();
+        content.validate_with_front_matter_json(&front_matter)?;
+        Ok(Self::with_front_matter(key, content, front_matter))
+    }
+
+    /// Serializes content that was validated already.
+    fn of(key: &ArticleKey, content: &ArticleContent) -> Self {
+        Self::with_front_matter(key, content, content.front_matter_json())
+    }
+
+    fn with_front_matter(key: &ArticleKey, content: &ArticleContent, front_matter: String) -> Self {
+        Self {
+            etag: content.etag_with_front_matter_json(key, &front_matter),
+            front_matter,
+            search_text: search_text(content),
+        }
+    }
+}
+
+/// An article as one write stores it, borrowed from the caller.
+struct ArticleVersion<'a> {
+    id: ArticleId,
+    /// `id` as stored.
+    id_text: String,
+    key: &'a ArticleKey,
+    content: &'a ArticleContent,
+    serialized: &'a Serialized,
+    create_time: DateTime<Utc>,
+    update_time: DateTime<Utc>,
+}
+
+impl<'a> ArticleVersion<'a> {
     fn new(
         id: ArticleId,
-        key: ArticleKey,
-        content: ArticleContent,
+        key: &'a ArticleKey,
+        content: &'a ArticleContent,
+        serialized: &'a Serialized,
         create_time: DateTime<Utc>,
         update_time: DateTime<Utc>,
     ) -> Self {
-        let etag = content.etag(&key);
-        let front_matter = content.front_matter_json();
         Self {
             id,
+            id_text: id.to_string(),
             key,
             content,
-            front_matter,
+            serialized,
             create_time,
             update_time,
-            etag,
-        }
-    }
-
-    fn into_article(self, revision: Revision) -> Article {
-        Article {
-            id: self.id,
-            key: self.key,
-            content: self.content,
-            create_time: self.create_time,
-            update_time: self.update_time,
-            revision,
-            etag: self.etag,
         }
     }
 }
 
-fn write_new(
+/// Writes a new article (change log, row, indexes; the search index into
+/// `search`) and returns its revision.
+fn write_new<'a>(
     connection: &Connection,
-    key: ArticleKey,
-    content: ArticleContent,
-    time: DateTime<Utc>,
-    search: &mut SearchUpdates,
-) -> Result<Article, Error> {
-    let version = ArticleVersion::new(ArticleId::generate(), key, content, time, time);
-    let revision = log_change(connection, ChangeKind::Created, &version)?;
-    let seq = connection
+    version: &ArticleVersion<'a>,
+    search: &mut SearchUpdates<'a>,
+) -> Result<Revision, Error> {
+    let revision = log_change(connection, ChangeKind::Created, version)?;
+    connection
         .prepare_cached(
             "INSERT INTO articles (id, key, front_matter, body, published_at, \
              published_nanos, sort_heat, sort_quality, published, category, kind, \
              provider_domain, create_time, update_time, revision, etag) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
-             RETURNING seq",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .and_then(|mut statement| {
-            let columns = ExtractedColumns::of(&version.content);
-            statement.query_row(
-                params![
-                    version.id.to_string(),
-                    version.key.as_str(),
-                    version.front_matter,
-                    version.content.body,
-                    columns.published_at,
-                    columns.published_nanos,
-                    columns.sort_heat,
-                    columns.sort_quality,
-                    columns.published,
-                    columns.category,
-                    columns.kind,
-                    columns.provider_domain,
-                    micros(version.create_time),
-                    micros(version.update_time),
-                    revision.0,
-                    version.etag.0,
-                ],
-                |row| row.get::<_, i64>(0),
-            )
+            let columns = ExtractedColumns::of(version.content);
+            statement.execute(params![
+                version.id_text,
+                version.key.as_str(),
+                version.serialized.front_matter,
+                version.content.body,
+                columns.published_at,
+                columns.published_nanos,
+                columns.sort_heat,
+                columns.sort_quality,
+                columns.published,
+                columns.category,
+                columns.kind,
+                columns.provider_domain,
+                micros(version.create_time),
+                micros(version.update_time),
+                revision.0,
+                version.serialized.etag.0,
+            ])
         })
-        .map_err(|error| key_error(error, &version.key, "inserting an article"))?;
-    index_article(connection, seq, &version.content)?;
-    search.insert(seq, &version.content);
-    Ok(version.into_article(revision))
+        .map_err(|error| key_error(error, version.key, "inserting an article"))?;
+    // `seq` is the row id (an INTEGER PRIMARY KEY). Reading it here rather
+    // than with RETURNING spares SQLite a result table per insert.
+    let seq = connection.last_insert_rowid();
+    index_article(connection, seq, version.content)?;
+    search.insert(seq, &version.serialized.search_text);
+    Ok(revision)
 }
 
-fn write_existing(
+/// Rewrites the article at `seq` as `version` and returns its revision.
+fn write_existing<'a>(
     connection: &Connection,
     seq: i64,
-    version: ArticleVersion,
-    search: &mut SearchUpdates,
-) -> Result<Article, Error> {
-    let revision = log_change(connection, ChangeKind::Updated, &version)?;
+    version: &ArticleVersion<'a>,
+    search: &mut SearchUpdates<'a>,
+) -> Result<Revision, Error> {
+    let revision = log_change(connection, ChangeKind::Updated, version)?;
     connection
         .prepare_cached(
             "UPDATE articles SET key = ?2, front_matter = ?3, body = ?4, published_at = ?5, \
@@ -401,11 +640,11 @@ fn write_existing(
              revision = ?14, etag = ?15 WHERE seq = ?1",
         )
         .and_then(|mut statement| {
-            let columns = ExtractedColumns::of(&version.content);
+            let columns = ExtractedColumns::of(version.content);
             statement.execute(params![
                 seq,
                 version.key.as_str(),
-                version.front_matter,
+                version.serialized.front_matter,
                 version.content.body,
                 columns.published_at,
                 columns.published_nanos,
@@ -417,15 +656,15 @@ fn write_existing(
                 columns.provider_domain,
                 micros(version.update_time),
                 revision.0,
-                version.etag.0,
+                version.serialized.etag.0,
             ])
         })
-        .map_err(|error| key_error(error, &version.key, "updating an article"))?;
+        .map_err(|error| key_error(error, version.key, "updating an article"))?;
     unindex_article(connection, seq)?;
-    index_article(connection, seq, &version.content)?;
+    index_article(connection, seq, version.content)?;
     search.remove(seq);
-    search.insert(seq, &version.content);
-    Ok(version.into_article(revision))
+    search.insert(seq, &version.serialized.search_text);
+    Ok(revision)
 }
 
 /// A unique-key violation is the caller's conflict; anything else is ours.
@@ -442,32 +681,29 @@ fn key_error(error: rusqlite::Error, key: &ArticleKey, doing: &str) -> Error {
 fn log_change(
     connection: &Connection,
     kind: ChangeKind,
-    version: &ArticleVersion,
+    version: &ArticleVersion<'_>,
 ) -> Result<Revision, Error> {
     connection
         .prepare_cached(
             "INSERT INTO change_log (kind, commit_time, article_id, key, front_matter, body, \
-             create_time, update_time, etag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-             RETURNING revision",
+             create_time, update_time, etag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .and_then(|mut statement| {
-            statement.query_row(
-                params![
-                    change_kind_column(kind),
-                    micros(version.update_time),
-                    version.id.to_string(),
-                    version.key.as_str(),
-                    version.front_matter,
-                    version.content.body,
-                    micros(version.create_time),
-                    micros(version.update_time),
-                    version.etag.0,
-                ],
-                |row| row.get(0),
-            )
+            statement.execute(params![
+                change_kind_column(kind),
+                micros(version.update_time),
+                version.id_text,
+                version.key.as_str(),
+                version.serialized.front_matter,
+                version.content.body,
+                micros(version.create_time),
+                micros(version.update_time),
+                version.serialized.etag.0,
+            ])
         })
-        .map(Revision)
-        .context("appending to the change log")
+        .context("appending to the change log")?;
+    // The revision is the row id (see `write_new`).
+    Ok(Revision(connection.last_insert_rowid()))
 }
 
 /// The `articles` columns filters and orders read, extracted from content.
@@ -501,14 +737,33 @@ impl<'a> ExtractedColumns<'a> {
 }
 
 /// The text the search index holds: the words `ArticleQuery::matches`
-/// searches, separated by spaces.
+/// searches (`search_words` of the title and excerpt), separated by spaces.
 fn search_text(content: &ArticleContent) -> String {
-    let haystack = format!(
-        "{} {}",
-        content.title,
-        content.excerpt.as_deref().unwrap_or_default()
-    );
-    search_words(&haystack).join(" ")
+    let excerpt = content.excerpt.as_deref().unwrap_or_default();
+    let mut text = String::with_capacity(content.title.len() + excerpt.len() + 1);
+    // `search_words` of the two joined by a space: the words of one, then
+    // of the other.
+    let words = [content.title.as_str(), excerpt]
+        .into_iter()
+        .flat_map(|source| {
+            source
+                .split(|character: char| !character.is_alphanumeric())
+                .filter(|word| !word.is_empty())
+        });
+    for word in words {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        if word.is_ascii() {
+            text.extend(
+                word.bytes()
+                    .map(|byte| char::from(byte.to_ascii_lowercase())),
+            );
+        } else {
+            text.push_str(&word.to_lowercase());
+        }
+    }
+    text
 }
 
 /// Topics and URLs of an article, for filters and lookups.
@@ -556,21 +811,21 @@ fn unindex_article(connection: &Connection, seq: i64) -> Result<(), Error> {
 /// Search-index changes, in order, applied together (see the module
 /// documentation for why they wait).
 #[derive(Default)]
-struct SearchUpdates {
+struct SearchUpdates<'a> {
     /// An article's row id, and its new search text (`None`: remove it).
-    changes: Vec<(i64, Option<String>)>,
+    changes: Vec<(i64, Option<&'a str>)>,
 }
 
-impl SearchUpdates {
-    fn insert(&mut self, seq: i64, content: &ArticleContent) {
-        self.changes.push((seq, Some(search_text(content))));
+impl<'a> SearchUpdates<'a> {
+    fn insert(&mut self, seq: i64, search_text: &'a str) {
+        self.changes.push((seq, Some(search_text)));
     }
 
     fn remove(&mut self, seq: i64) {
         self.changes.push((seq, None));
     }
 
-    fn append(&mut self, other: SearchUpdates) {
+    fn append(&mut self, other: SearchUpdates<'a>) {
         self.changes.extend(other.changes);
     }
 
@@ -598,6 +853,7 @@ impl SearchUpdates {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::search_words;
     use crate::store::sqlite::schema::migrated_in_memory;
 
     fn content(title: &str, url: &str) -> ArticleContent {
@@ -630,20 +886,14 @@ mod tests {
     #[test]
     fn a_failure_midway_through_an_item_rolls_back_only_that_item() {
         let mut connection = migrated_in_memory();
-        connection
-            .execute_batch(
-                "CREATE TEMP TRIGGER fail_at_url BEFORE INSERT ON main.article_urls \
-                 WHEN NEW.url = 'https://fail.example/' \
-                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
-            )
-            .expect("the trigger");
+        fail_at_url(&connection, "https://fail.example/");
         let outcomes = upsert_batch(
             &mut connection,
-            vec![
+            PreparedBatch::new(vec![
                 item("first", "https://one.example/"),
                 item("failing", "https://fail.example/"),
                 item("last", "https://two.example/"),
-            ],
+            ]),
         )
         .expect("the batch commits");
         let revisions: Vec<i64> = match outcomes.as_slice() {
@@ -679,6 +929,148 @@ mod tests {
             )
             .expect("search");
         assert_eq!(searchable, 0);
+    }
+
+    fn fail_at_url(connection: &Connection, url: &str) {
+        connection
+            .execute_batch(&format!(
+                "CREATE TEMP TRIGGER fail_at_url BEFORE INSERT ON main.article_urls \
+                 WHEN NEW.url = '{url}' \
+                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+            ))
+            .expect("the trigger");
+    }
+
+    fn pending(items: Vec<UpsertItem>) -> Vec<PendingItem> {
+        PreparedBatch::new(items).items
+    }
+
+    /// Without savepoints, a failing item makes the batch give up and
+    /// leaves nothing behind, so that the batch can be written again.
+    #[test]
+    fn a_failure_without_savepoints_rolls_back_the_whole_batch() {
+        let mut connection = migrated_in_memory();
+        fail_at_url(&connection, "https://fail.example/");
+        let items = pending(vec![
+            item("first", "https://one.example/"),
+            item("failing", "https://fail.example/"),
+        ]);
+        let written =
+            write_batch(&mut connection, &items, Isolation::Together).expect("no batch error");
+        assert!(written.is_none(), "the batch gave up");
+        assert!(connection.is_autocommit(), "no transaction left open");
+        for table in ["articles", "change_log", "article_topics", "article_urls"] {
+            assert_eq!(count(&connection, table), 0, "{table}");
+        }
+        let written = write_batch(&mut connection, &items, Isolation::SavepointPerItem)
+            .expect("no batch error")
+            .expect("savepoints never give up");
+        assert!(matches!(
+            written.items.as_slice(),
+            [
+                Ok(Written::Created {
+                    revision: Revision(1),
+                    ..
+                }),
+                Err(Error::Internal(_))
+            ]
+        ));
+    }
+
+    /// Items that fail validation fail before any SQL, so they leave the
+    /// other items of the batch on the path without savepoints.
+    #[test]
+    fn invalid_items_do_not_need_savepoints() {
+        let mut connection = migrated_in_memory();
+        let mut invalid = item("invalid", "https://invalid.example/");
+        invalid.content.title = " ".to_string();
+        let items = pending(vec![
+            item("first", "https://one.example/"),
+            invalid,
+            item("last", "https://two.example/"),
+        ]);
+        let written = write_batch(&mut connection, &items, Isolation::Together)
+            .expect("no batch error")
+            .expect("nothing failed in SQL");
+        assert!(matches!(
+            written.items.as_slice(),
+            [
+                Ok(Written::Created {
+                    revision: Revision(1),
+                    ..
+                }),
+                Err(Error::InvalidArgument(_)),
+                Ok(Written::Created {
+                    revision: Revision(2),
+                    ..
+                }),
+            ]
+        ));
+        assert_eq!(count(&connection, "articles"), 2);
+    }
+
+    /// Created, updated and unchanged items in one batch, with one revision
+    /// and one change-log entry per write, and search kept in step.
+    #[test]
+    fn a_batch_creates_updates_and_skips_unchanged_items() {
+        let mut connection = migrated_in_memory();
+        upsert_batch(
+            &mut connection,
+            PreparedBatch::new(vec![item("kept", "https://kept.example/")]),
+        )
+        .expect("the first batch");
+        let mut changed = item("kept", "https://kept.example/");
+        changed.content.title = "retitled".to_string();
+        let outcomes = upsert_batch(
+            &mut connection,
+            PreparedBatch::new(vec![
+                item("new", "https://new.example/"),
+                changed.clone(),
+                changed,
+            ]),
+        )
+        .expect("the second batch");
+        let revisions: Vec<Option<i64>> = outcomes
+            .iter()
+            .map(|outcome| match outcome {
+                Ok(UpsertOutcome::Created(article) | UpsertOutcome::Updated(article)) => {
+                    Some(article.revision.0)
+                }
+                Ok(UpsertOutcome::Unchanged(article)) => {
+                    assert_eq!(article.revision.0, 3);
+                    None
+                }
+                Err(error) => panic!("{error}"),
+            })
+            .collect();
+        assert_eq!(revisions, vec![Some(2), Some(3), None]);
+        assert_eq!(count(&connection, "change_log"), 3);
+        let searchable: i64 = connection
+            .query_row(
+                "SELECT COUNT(*) FROM article_search WHERE article_search MATCH 'retitled'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("search");
+        assert_eq!(searchable, 1);
+    }
+
+    #[test]
+    fn the_search_text_is_the_searched_words() {
+        for (title, excerpt) in [
+            (
+                "Power Apps: 2019 wave",
+                Some("ΣΟΦΟΣ says — Ünïcödé, 日本語 & AI-ML"),
+            ),
+            ("", None),
+            ("  ", Some("")),
+            ("ΌΣΟΣ", None),
+        ] {
+            let mut content = content(title, "https://a.example/");
+            content.excerpt = excerpt.map(str::to_string);
+            let haystack = format!("{title} {}", excerpt.unwrap_or_default());
+            assert_eq!(search_text(&content), search_words(&haystack).join(" "));
+        }
     }
 
     #[test]
