@@ -187,22 +187,26 @@ struct Parts<'a> {
 /// Splits the delimiter block off a document.
 fn split(text: &str) -> Result<Parts<'_>, Problem> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let (first_line, mut rest) = next_line(text);
+    let (first_line, rest) = next_line(text);
     if first_line != DELIMITER {
         return Err(Problem::new(1, "missing the opening '---' line"));
     }
     let front_matter_start = text.len() - rest.len();
-    while !rest.is_empty() {
-        let line_start = text.len() - rest.len();
-        let (line, after) = next_line(rest);
+    // Only a line starting with `---` can close the front matter: find the
+    // line starts with a fast search rather than reading every line.
+    let line_starts = std::iter::once(front_matter_start).chain(
+        rest.match_indices('\n')
+            .map(|(offset, _)| front_matter_start + offset + 1),
+    );
+    for start in line_starts.filter(|&start| text[start..].starts_with(DELIMITER)) {
+        let (line, after) = next_line(&text[start..]);
         if line == DELIMITER {
             return Ok(Parts {
-                front_matter: &text[front_matter_start..line_start],
+                front_matter: &text[front_matter_start..start],
                 front_matter_line: 2,
                 body: after,
             });
         }
-        rest = after;
     }
     Err(Problem::new(
         1,
@@ -212,7 +216,7 @@ fn split(text: &str) -> Result<Parts<'_>, Problem> {
 
 /// The first line of `text` without its line ending, and the text after it.
 fn next_line(text: &str) -> (&str, &str) {
-    let (line, rest) = match text.bytes().position(|byte| byte == b'\n') {
+    let (line, rest) = match text.find('\n') {
         Some(end) => (&text[..end], &text[end + 1..]),
         None => (text, ""),
     };
@@ -232,11 +236,16 @@ fn check_front_matter_size(parts: &Parts<'_>) -> Result<(), Problem> {
         ));
     }
     let allowed_brackets = MAX_BRACKETS_TIMES_FRONT_MATTER_BYTES / front_matter.len().max(1);
-    let excess_bracket = front_matter
-        .bytes()
-        .enumerate()
-        .filter(|(_, byte)| matches!(byte, b'[' | b'{'))
-        .nth(allowed_brackets);
+    // Below 5.7 KiB more brackets are allowed than there are bytes.
+    let excess_bracket = (allowed_brackets < front_matter.len())
+        .then(|| {
+            front_matter
+                .bytes()
+                .enumerate()
+                .filter(|(_, byte)| matches!(byte, b'[' | b'{'))
+                .nth(allowed_brackets)
+        })
+        .flatten();
     if let Some((offset, _)) = excess_bracket {
         let line = parts.front_matter_line + front_matter[..offset].matches('\n').count();
         return Err(Problem::new(

@@ -74,16 +74,18 @@ pub(super) fn parse(front_matter: &str) -> Option<FrontMatter> {
 /// other than C1 controls (U+0085 among them), U+2028, U+2029, U+FEFF,
 /// U+FFFE and U+FFFF.
 fn only_printable(bytes: &[u8]) -> bool {
-    let is_plain_ascii = |byte: &u8| *byte == b'\n' || (b' '..=b'~').contains(byte);
     let mut index = 0;
     while index < bytes.len() {
         // Runs of printable ASCII, the bulk of any front matter, a chunk
-        // at a time.
-        while let Some(chunk) = bytes.get(index..index + 16) {
-            if !chunk.iter().all(is_plain_ascii) {
+        // at a time (a fold without early exit, which vectorizes).
+        while let Some(chunk) = bytes.get(index..index + 32) {
+            let outside = chunk.iter().fold(false, |outside, &byte| {
+                outside | ((byte < b' ' && byte != b'\n') || byte > b'~')
+            });
+            if outside {
                 break;
             }
-            index += 16;
+            index += 32;
         }
         let Some(&byte) = bytes.get(index) else {
             break;
@@ -127,7 +129,7 @@ fn content_lines(front_matter: &str) -> Option<Vec<Line<'_>>> {
     let mut lines = Vec::with_capacity(64);
     let mut rest = front_matter;
     while !rest.is_empty() {
-        let end = position_of(rest, b'\n').unwrap_or(rest.len());
+        let end = rest.find('\n').unwrap_or(rest.len());
         let line = &rest[..end];
         rest = rest.get(end + 1..).unwrap_or_default();
         if line.starts_with("---") || line.starts_with("...") {
@@ -196,10 +198,13 @@ impl<'a> Reader<'a> {
             };
             self.nodes += 1;
             self.text_bytes += key.len();
-            if mapping.contains_key(key) {
+            if mapping
+                .insert(Value::String(key.to_owned()), value)
+                .is_some()
+            {
+                // A duplicate key, which libyaml's reader refuses.
                 return None;
             }
-            mapping.insert(Value::String(key.to_owned()), value);
         }
         Some(Value::Mapping(mapping))
     }
@@ -301,10 +306,7 @@ fn is_null_or_bool(text: &str) -> bool {
 /// null, boolean, 64-bit integer, else string. Declines floats, other
 /// integer forms and anything that may not be a plain scalar on its own.
 fn plain(text: &str) -> Option<Value> {
-    let bytes = text.as_bytes();
-    let ends_a_key_or_starts_a_comment =
-        bytes.windows(2).any(|pair| pair == b": " || pair == b" #");
-    if ends_a_key_or_starts_a_comment || text.ends_with(':') {
+    if ends_a_key(text) || starts_a_comment(text) {
         return None;
     }
     match text {
@@ -359,17 +361,41 @@ fn plain(text: &str) -> Option<Value> {
     plain_start.then(|| Value::String(text.to_owned()))
 }
 
+/// Whether a `:` in `text` is followed by a space or ends it.
+fn ends_a_key(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(colon) = rest.find(':') {
+        rest = &rest[colon + 1..];
+        if rest.is_empty() || rest.starts_with(' ') {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether a `#` in `text` follows a space.
+fn starts_a_comment(text: &str) -> bool {
+    let mut searched = 0;
+    while let Some(offset) = text[searched..].find('#') {
+        let hash = searched + offset;
+        if text[..hash].ends_with(' ') {
+            return true;
+        }
+        searched = hash + 1;
+    }
+    false
+}
+
 /// A double-quoted scalar that ends on its line with nothing after it.
 fn double_quoted(text: &str) -> Option<String> {
     let mut value = String::with_capacity(text.len());
     let mut rest = &text[1..];
     loop {
-        let special = rest
-            .bytes()
-            .position(|byte| byte == b'"' || byte == b'\\')?;
+        let quote = rest.find('"')?;
+        let special = rest[..quote].find('\\').unwrap_or(quote);
         value.push_str(&rest[..special]);
-        if rest.as_bytes()[special] == b'"' {
-            let after = &rest[special + 1..];
+        if special == quote {
+            let after = &rest[quote + 1..];
             return after.bytes().all(|byte| byte == b' ').then_some(value);
         }
         let mut characters = rest[special + 1..].chars();
