@@ -20,6 +20,8 @@ use crate::store::Store;
 use convert::{article_from_proto, article_to_proto, query_from_proto, require_complete};
 use status::to_status;
 
+pub use import::{MAX_IMPORT_BATCH, MAX_IMPORT_BATCH_BYTES};
+
 /// Most ids, keys or URLs in one BatchGetArticles request.
 pub const MAX_BATCH_GET: usize = 1000;
 
