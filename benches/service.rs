@@ -11,14 +11,14 @@
 //!    a fresh database, against the same rows written with rusqlite
 //!    directly in one transaction.
 //!
-//! Diagnostic rows beside them (newswire with `TCP_NODELAY`, the rusqlite
-//! rows grouped as the store groups them) say where a gap comes from. Each
-//! figure is the median of five rounds, the contenders rotating order each
+//! A diagnostic row beside them (the rusqlite rows grouped as the store
+//! groups them) says where a gap comes from. Each
+//! figure is the median of five rounds (nine for the imports), the contenders rotating order each
 //! round, all under `SCHED_FIFO` when allowed (see `support::process`). See
 //! `docs/performance.md` for the method, the results and the findings.
 //!
-//! The binary also plays the pinned children: `serve-newswire ADDRESS DIR
-//! [--listener-nodelay]`, `serve-bare ADDRESS RESPONSE_FILE` and
+//! The binary also plays the pinned children: `serve-newswire ADDRESS DIR`,
+//! `serve-bare ADDRESS RESPONSE_FILE` and
 //! `raw-insert DIR corpus|history GROUPING`. Without `--bench` (as
 //! `cargo test --all-targets` runs it) it does one short smoke round of
 //! everything but the history and checks that nothing failed.
@@ -39,10 +39,15 @@ use support::{get_article, import_comparison, serve};
 #[derive(Debug, Clone, Copy)]
 struct Plan {
     rounds: usize,
+    /// Rounds of each import: an import of the corpus takes a twentieth of
+    /// a second, so more of them steady its median.
+    import_rounds: usize,
     shape: LoadShape,
     history: bool,
     /// Whether to ask for real-time scheduling (see `process`).
     prioritise: bool,
+    get_article: bool,
+    imports: bool,
 }
 
 impl Plan {
@@ -50,6 +55,7 @@ impl Plan {
     fn full() -> Self {
         Self {
             rounds: 5,
+            import_rounds: 9,
             shape: LoadShape {
                 concurrency: 50,
                 connections: 4,
@@ -59,13 +65,32 @@ impl Plan {
             },
             history: true,
             prioritise: true,
+            get_article: true,
+            imports: true,
         }
+    }
+
+    /// Narrows the plan to the part a filter argument names (`get` or
+    /// `import`, as in `cargo bench --bench service -- import`).
+    fn only(mut self, arguments: &[String]) -> anyhow::Result<Self> {
+        match arguments
+            .iter()
+            .find(|argument| !argument.starts_with('-'))
+            .map(String::as_str)
+        {
+            None => {}
+            Some("get") => self.imports = false,
+            Some("import") => self.get_article = false,
+            Some(other) => anyhow::bail!("unknown part {other:?}: choose get or import"),
+        }
+        Ok(self)
     }
 
     /// One short round of everything but the history: checks the harness.
     fn smoke() -> Self {
         Self {
             rounds: 1,
+            import_rounds: 1,
             shape: LoadShape {
                 concurrency: 50,
                 connections: 4,
@@ -75,6 +100,8 @@ impl Plan {
             },
             history: false,
             prioritise: false,
+            get_article: true,
+            imports: true,
         }
     }
 }
@@ -85,7 +112,12 @@ fn main() -> ExitCode {
         Some("serve-newswire") => serve::newswire(&arguments[1..]).map(|()| true),
         Some("serve-bare") => serve::bare(&arguments[1..]).map(|()| true),
         Some("raw-insert") => serve::raw_insert(&arguments[1..]).map(|()| true),
-        _ if arguments.iter().any(|argument| argument == "--bench") => benchmark(Plan::full()),
+        _ if arguments.iter().any(|argument| argument == "--bench") => {
+            match Plan::full().only(&arguments) {
+                Ok(plan) => benchmark(plan),
+                Err(error) => Err(error),
+            }
+        }
         _ => benchmark(Plan::smoke()),
     };
     match result {
@@ -127,14 +159,22 @@ async fn run(plan: Plan, machine: Machine, scheduling: String) -> anyhow::Result
     progress("reading the corpus");
     print_header(&plan, &machine, &scheduling);
     let documents = corpus::documents()?;
-    let get_article = get_article::measure(plan.rounds, plan.shape, &documents).await?;
-    let mut imports = vec![import_comparison::measure(plan.rounds, "corpus", &documents).await?];
-    if plan.history {
-        let history = corpus::history()?;
-        imports.push(import_comparison::measure(plan.rounds, "history", &history).await?);
+    let get_article = if plan.get_article {
+        Some(get_article::measure(plan.rounds, plan.shape, &documents).await?)
+    } else {
+        None
+    };
+    let mut imports = Vec::new();
+    if plan.imports {
+        imports.push(import_comparison::measure(plan.import_rounds, "corpus", &documents).await?);
+        if plan.history {
+            let history = corpus::history()?;
+            imports
+                .push(import_comparison::measure(plan.import_rounds, "history", &history).await?);
+        }
     }
     println!();
-    let clean = get_article.print(plan.shape);
+    let clean = get_article.is_none_or(|get_article| get_article.print(plan.shape));
     for import in &imports {
         import.print();
     }

@@ -1,6 +1,5 @@
-//! The GetArticle comparison: newswire as shipped, newswire with
-//! `TCP_NODELAY` (a diagnostic) and the bare tonic server, each under the
-//! same load in every round, in rotating order.
+//! The GetArticle comparison: newswire as shipped and the bare tonic
+//! server, each under the same load in every round, in rotating order.
 
 use std::sync::Arc;
 
@@ -19,13 +18,8 @@ use super::report::{median, percent, progress, rate, ratio, ratio_with_spread};
 
 /// The servers GetArticle load runs against, in report order.
 const NEWSWIRE: usize = 0;
-const NEWSWIRE_NODELAY: usize = 1;
-const BARE: usize = 2;
-const SERVER_NAMES: [&str; 3] = [
-    "newswire",
-    "newswire, TCP_NODELAY listener (diagnostic)",
-    "bare tonic",
-];
+const BARE: usize = 1;
+const SERVER_NAMES: [&str; 2] = ["newswire", "bare tonic"];
 
 /// The share of its core the bare server uses in an undisturbed round
 /// (about 95% here); below it, the round measured the neighbours too.
@@ -41,30 +35,22 @@ pub struct GetArticleRounds {
 }
 
 /// Starts a newswire server over a fresh database and imports the corpus.
-/// `extra_arguments` go to `serve-newswire` after its address and directory.
 async fn newswire_with_corpus(
     data: &tempfile::TempDir,
     requests: &[newswire::proto::ImportArticlesRequest],
-    extra_arguments: &[&str],
 ) -> anyhow::Result<PinnedChild> {
     let data_path = data.path().to_string_lossy().into_owned();
-    let mut arguments = vec!["serve-newswire", "127.0.0.1:0", data_path.as_str()];
-    arguments.extend_from_slice(extra_arguments);
-    let server = PinnedChild::start(&arguments)?;
+    let server = PinnedChild::start(&["serve-newswire", "127.0.0.1:0", &data_path])?;
     let (imported, summary) = import::through_service(&server, requests).await?;
-    let label: Vec<&str> = std::iter::once("newswire")
-        .chain(extra_arguments.iter().copied())
-        .collect();
     println!(
-        "imported the corpus into {}: {} created in {:.2} s",
-        label.join(" "),
+        "imported the corpus into newswire: {} created in {:.2} s",
         summary.created,
         imported.elapsed.as_secs_f64()
     );
     Ok(server)
 }
 
-/// Starts the three servers, measures `rounds` rounds of `shape` load on
+/// Starts the two servers, measures `rounds` rounds of `shape` load on
 /// each, and stops them.
 pub async fn measure(
     rounds: usize,
@@ -73,9 +59,7 @@ pub async fn measure(
 ) -> anyhow::Result<GetArticleRounds> {
     let requests = import::requests(documents);
     let newswire_data = tempfile::tempdir()?;
-    let nodelay_data = tempfile::tempdir()?;
-    let newswire = newswire_with_corpus(&newswire_data, &requests, &[]).await?;
-    let nodelay = newswire_with_corpus(&nodelay_data, &requests, &["--listener-nodelay"]).await?;
+    let newswire = newswire_with_corpus(&newswire_data, &requests).await?;
     let keys: Arc<[String]> = documents.iter().map(key_of).collect();
 
     let newswire_clients = load::connect(newswire.address()?, shape.connections).await?;
@@ -94,11 +78,6 @@ pub async fn measure(
         Target {
             server: &newswire,
             clients: newswire_clients,
-            check_keys: true,
-        },
-        Target {
-            server: &nodelay,
-            clients: load::connect(nodelay.address()?, shape.connections).await?,
             check_keys: true,
         },
         Target {
@@ -122,7 +101,6 @@ pub async fn measure(
     drop(targets);
     progress("stopping the GetArticle servers");
     bare.stop().await?;
-    nodelay.stop().await?;
     newswire.stop().await?;
     progress("stopped");
     let real_sizes = || sizes.iter().map(|(size, _)| *size);
@@ -162,11 +140,10 @@ fn print_get_article_round(round: usize, outcomes: &[LoadOutcome]) {
         })
         .collect();
     println!(
-        "GetArticle round {}: {}; ratio {} (diagnostic {})",
+        "GetArticle round {}: {}; ratio {}",
         round + 1,
         servers.join(", "),
         ratio(outcomes[NEWSWIRE].calls_per_second() / bare_rate),
-        ratio(outcomes[NEWSWIRE_NODELAY].calls_per_second() / bare_rate),
     );
 }
 

@@ -16,7 +16,7 @@ const IMPORT_RAW_LIKE_THE_STORE: usize = 2;
 const IMPORT_NAMES: [&str; 3] = [
     "ImportArticles",
     "rusqlite, one transaction",
-    "rusqlite, savepoint per item + commit per 256 (diagnostic)",
+    "rusqlite, a commit per import batch (diagnostic)",
 ];
 
 /// The import comparison over one input: `rounds[round][way]`, ways

@@ -6,8 +6,8 @@
 //! `temp_store = MEMORY`).
 //!
 //! What the baseline leaves out is what the ratio prices: gRPC, YAML
-//! parsing, validation, JSON and etag computation, the per-item key lookup
-//! and savepoint, and one commit (one WAL sync) per batch instead of one.
+//! parsing, validation, JSON and etag computation, the per-item key lookup,
+//! and one commit (one WAL sync) per batch instead of one.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,9 +20,9 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::corpus::SourcedDocument;
 
-/// Items per import commit, as `MAX_IMPORT_BATCH` in `src/api/import.rs`
-/// (not public): a full stream is committed in batches of this many.
-const STORE_BATCH: usize = 256;
+/// Items per import commit: a full stream is committed in batches of this
+/// many.
+const STORE_BATCH: usize = newswire::api::MAX_IMPORT_BATCH;
 /// The store writer's page cache, in KiB, as `src/store/sqlite.rs` sets it.
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
@@ -173,14 +173,9 @@ pub enum Grouping {
     /// The baseline proper: everything in one transaction.
     OneTransaction,
     /// A diagnostic that prices the store's grouping: a commit every
-    /// `STORE_BATCH` writes and a savepoint around each write, as
-    /// `writes::upsert_batch` does, but no lookups and nothing computed.
+    /// `STORE_BATCH` writes, as `writes::upsert_batch` commits an import
+    /// batch, but no lookups and nothing computed.
     LikeTheStore,
-    /// Its two halves, to tell them apart (`raw-insert` by hand): one
-    /// transaction with a savepoint around each write ...
-    SavepointsOnly,
-    /// ... and a commit every `STORE_BATCH` writes without savepoints.
-    BatchesOnly,
 }
 
 impl Grouping {
@@ -189,11 +184,7 @@ impl Grouping {
         match text {
             "one-transaction" => Ok(Self::OneTransaction),
             "like-the-store" => Ok(Self::LikeTheStore),
-            "savepoints-only" => Ok(Self::SavepointsOnly),
-            "batches-only" => Ok(Self::BatchesOnly),
-            other => bail!(
-                "grouping is one-transaction, like-the-store, savepoints-only or batches-only, not {other:?}"
-            ),
+            other => bail!("grouping is one-transaction or like-the-store, not {other:?}"),
         }
     }
 }
@@ -204,27 +195,21 @@ pub fn write_all(
     writes: &[RawWrite],
     grouping: Grouping,
 ) -> anyhow::Result<()> {
-    let (batch_size, savepoints) = match grouping {
-        Grouping::OneTransaction => (writes.len().max(1), false),
-        Grouping::LikeTheStore => (STORE_BATCH, true),
-        Grouping::SavepointsOnly => (writes.len().max(1), true),
-        Grouping::BatchesOnly => (STORE_BATCH, false),
+    let batch_size = match grouping {
+        Grouping::OneTransaction => writes.len().max(1),
+        Grouping::LikeTheStore => STORE_BATCH,
     };
     for batch in writes.chunks(batch_size) {
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        write_rows(&transaction, batch, savepoints)?;
+        write_rows(&transaction, batch)?;
         transaction.commit()?;
     }
     Ok(())
 }
 
 /// Runs the statements of `writes` on `connection`, which is inside a
-/// transaction; with `savepoints`, each write inside its own savepoint.
-fn write_rows(
-    connection: &Connection,
-    writes: &[RawWrite],
-    savepoints: bool,
-) -> anyhow::Result<()> {
+/// transaction.
+fn write_rows(connection: &Connection, writes: &[RawWrite]) -> anyhow::Result<()> {
     let transaction = connection;
     {
         let mut log = transaction.prepare(
@@ -256,13 +241,7 @@ fn write_rows(
         let mut insert_search =
             transaction.prepare("INSERT INTO article_search (rowid, words) VALUES (?1, ?2)")?;
 
-        // The statements rusqlite's `Transaction::savepoint` runs.
-        let mut savepoint = transaction.prepare("SAVEPOINT _rusqlite_sp")?;
-        let mut release = transaction.prepare("RELEASE _rusqlite_sp")?;
         for write in writes {
-            if savepoints {
-                savepoint.execute([])?;
-            }
             let rows = write.rows();
             let kind = match write {
                 RawWrite::Create(_) => "created",
@@ -329,12 +308,8 @@ fn write_rows(
             for url in &rows.urls {
                 insert_url.execute(params![rows.seq, url])?;
             }
-            if savepoints {
-                release.execute([])?;
-            }
         }
-        // The search index last, outside the savepoints, as the store
-        // writes it.
+        // The search index last, as the store writes it.
         for write in writes {
             let rows = write.rows();
             if let RawWrite::Update(_) = write {

@@ -3,7 +3,6 @@
 //! stdout, then (servers) serves until its stdin closes.
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use newswire::proto::article_service_server::ArticleServiceServer;
 use newswire::server::ServerLimits;
 use newswire::store::sqlite::SqliteStore;
 use prost::Message;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::server::TcpIncoming;
 
@@ -24,31 +23,19 @@ use super::{corpus, raw};
 /// vanish without closing the pipe.
 const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(15 * 60);
 
-/// `serve-newswire ADDRESS DATA_DIRECTORY [--listener-nodelay]`: newswire
-/// over the SQLite database in DATA_DIRECTORY, through the library's own
-/// `server::run`, on a listener bound as `src/main.rs` binds it.
-///
-/// `--listener-nodelay` is a diagnostic: the listening socket gets
-/// `TCP_NODELAY`, which Linux copies to every accepted socket. `run` serves
-/// a `TcpListenerStream`, and tonic applies its own `tcp_nodelay` default
-/// only to listeners it binds itself, so without this newswire answers on
-/// sockets with Nagle's algorithm on.
+/// `serve-newswire ADDRESS DATA_DIRECTORY`: newswire over the SQLite
+/// database in DATA_DIRECTORY, through the library's own `server::run`, on
+/// a listener bound as `src/main.rs` binds it.
 pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
-    let (address, data, listener_nodelay) = match arguments {
-        [address, data] => (address, data, false),
-        [address, data, flag] if flag == "--listener-nodelay" => (address, data, true),
-        _ => bail!("usage: serve-newswire ADDRESS DATA_DIRECTORY [--listener-nodelay]"),
+    let [address, data] = arguments else {
+        bail!("usage: serve-newswire ADDRESS DATA_DIRECTORY");
     };
     server_runtime()?.block_on(async {
         let store = newswire::store::open_embedded(&Path::new(data).join("newswire.sqlite3"))
             .context("opening the SQLite store")?;
-        let listener = if listener_nodelay {
-            bind_with_nodelay(address)?
-        } else {
-            TcpListener::bind(address)
-                .await
-                .with_context(|| format!("binding {address}"))?
-        };
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("binding {address}"))?;
         announce(&listener)?;
         newswire::server::run(listener, store, ServerLimits::default(), stdin_closed()).await
     })
@@ -128,19 +115,6 @@ fn announce(listener: &TcpListener) -> anyhow::Result<()> {
     writeln!(stdout, "{}", listener.local_addr()?)?;
     stdout.flush()?;
     Ok(())
-}
-
-/// Binds `address` with `TCP_NODELAY` set on the listening socket.
-fn bind_with_nodelay(address: &str) -> anyhow::Result<TcpListener> {
-    let address: SocketAddr = address.parse().context("an IP address and port")?;
-    let socket = if address.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_nodelay(true)?;
-    socket.bind(address)?;
-    Ok(socket.listen(1024)?)
 }
 
 /// Resolves when stdin reaches its end (the parent closed it or died), or
