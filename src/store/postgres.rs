@@ -38,15 +38,11 @@ use crate::error::Error;
 use crate::query::{Page, PageRequest};
 use crate::store::{Change, Deleted, Store, StoreResult, UpsertItem, UpsertOutcome};
 
-/// The environment variable `PostgresOptions::from_env` reads.
-pub const POOL_SIZE_VARIABLE: &str = "NEWSWIRE_DATABASE_POOL_SIZE";
-
-/// How the store uses its database, beyond what the URL says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
-    /// Most connections open at once. Each serves one statement or
-    /// transaction at a time; PostgreSQL itself serves best with a few per
-    /// core of its own, across all replicas.
+    /// Most connections open at once (`serve --database-pool-size`). Each
+    /// serves one statement or transaction at a time; PostgreSQL itself
+    /// serves best with a few per core of its own, across all replicas.
     pub pool_size: usize,
     /// How long a call waits for a free connection before `Unavailable`.
     pub wait_timeout: Duration,
@@ -58,28 +54,6 @@ impl Default for PostgresOptions {
             pool_size: 16,
             wait_timeout: Duration::from_secs(30),
         }
-    }
-}
-
-impl PostgresOptions {
-    /// The defaults, with the pool size from `NEWSWIRE_DATABASE_POOL_SIZE`
-    /// when set.
-    pub fn from_env() -> Result<Self, Error> {
-        let mut options = Self::default();
-        if let Ok(text) = std::env::var(POOL_SIZE_VARIABLE) {
-            options.pool_size = text
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|size| (1..=1000).contains(size))
-                .ok_or_else(|| {
-                    Error::invalid(
-                        POOL_SIZE_VARIABLE,
-                        format!("{text:?} is not a pool size from 1 to 1000"),
-                    )
-                })?;
-        }
-        Ok(options)
     }
 }
 
