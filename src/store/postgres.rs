@@ -20,6 +20,7 @@
 
 mod connection;
 mod errors;
+mod explain;
 mod list_sql;
 mod reads;
 mod rows;
@@ -30,6 +31,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
+
+pub use self::explain::PlannedRead;
 
 use self::connection::Settings;
 use self::errors::{Failure, pool_failure};
@@ -114,6 +117,15 @@ impl PostgresStore {
     /// `host:port/database` of the store.
     pub fn target(&self) -> &str {
         &self.target
+    }
+
+    /// The executed plan (`EXPLAIN (ANALYZE, BUFFERS)`) of a read, as
+    /// PostgreSQL prints it: a diagnostic (see `explain`).
+    pub async fn explain(&self, read: &PlannedRead) -> StoreResult<String> {
+        let client = self.client().await.map_err(Failure::into_error)?;
+        explain::explain(&client, read)
+            .await
+            .map_err(Failure::into_error)
     }
 
     /// A pooled connection, checked.

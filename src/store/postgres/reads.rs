@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use deadpool_postgres::ClientWrapper;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::errors::{Failure, PostgresContext};
-use super::list_sql::list_statement;
+use super::list_sql::{Parameter, list_statement};
 use super::rows::{ARTICLE_COLUMNS, CHANGE_COLUMNS, read_article, read_change, uuid_of};
 use crate::article::{Article, ArticleId, Lookup, Revision};
 use crate::query::{Page, PageRequest};
@@ -21,52 +22,43 @@ const MAX_CACHED_STATEMENTS: usize = 256;
 /// id. Exact to the nanosecond, unlike the list order.
 const BY_URL_ORDER: &str = "a.published_at DESC, a.published_nanos DESC, a.id DESC";
 
+/// The statement `get` runs for a lookup of this kind.
+pub(super) fn get_sql(lookup: &Lookup) -> String {
+    match lookup {
+        Lookup::Id(_) => format!("SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.id = $1"),
+        Lookup::Key(_) => format!("SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.key = $1"),
+        Lookup::Url(_) => format!(
+            "SELECT {ARTICLE_COLUMNS} FROM article_urls u \
+             JOIN articles a ON a.id = u.article_id WHERE u.url = $1 \
+             ORDER BY {BY_URL_ORDER} LIMIT 1"
+        ),
+    }
+}
+
+/// The one parameter of `get_sql(lookup)`.
+pub(super) fn get_parameter(lookup: &Lookup) -> Result<Parameter, Failure> {
+    Ok(match lookup {
+        Lookup::Id(id) => Box::new(uuid_of(*id)?),
+        Lookup::Key(key) => Box::new(key.as_str().to_string()),
+        Lookup::Url(url) => Box::new(url.clone()),
+    })
+}
+
 /// One article by id, key or URL.
 pub(super) async fn get(
     client: &ClientWrapper,
     lookup: &Lookup,
 ) -> Result<Option<Article>, Failure> {
     let doing = "reading an article";
-    let row = match lookup {
-        Lookup::Id(id) => {
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.id = $1"
-                ))
-                .await
-                .context(doing)?;
-            client
-                .query_opt(&statement, &[&uuid_of(*id)?])
-                .await
-                .context(doing)?
-        }
-        Lookup::Key(key) => {
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.key = $1"
-                ))
-                .await
-                .context(doing)?;
-            client
-                .query_opt(&statement, &[&key.as_str()])
-                .await
-                .context(doing)?
-        }
-        Lookup::Url(url) => {
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {ARTICLE_COLUMNS} FROM article_urls u \
-                     JOIN articles a ON a.id = u.article_id WHERE u.url = $1 \
-                     ORDER BY {BY_URL_ORDER} LIMIT 1"
-                ))
-                .await
-                .context(doing)?;
-            client
-                .query_opt(&statement, &[&url.as_str()])
-                .await
-                .context(doing)?
-        }
-    };
+    let statement = client
+        .prepare_cached(&get_sql(lookup))
+        .await
+        .context(doing)?;
+    let parameter = get_parameter(lookup)?;
+    let row = client
+        .query_opt(&statement, &[parameter.as_ref() as &(dyn ToSql + Sync)])
+        .await
+        .context(doing)?;
     row.map(|row| read_article(&row, 0)).transpose()
 }
 
