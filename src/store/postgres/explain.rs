@@ -9,12 +9,12 @@
 //! runs, which the planner picks only when it costs no more than the
 //! custom plans it replaces.
 
-use deadpool_postgres::ClientWrapper;
 use tokio_postgres::types::ToSql;
 
 use super::errors::{Failure, PostgresContext};
 use super::list_sql::list_statement;
 use super::reads::{get_parameter, get_sql};
+use super::shared_reads::SharedReader;
 use crate::article::Lookup;
 use crate::query::PageRequest;
 
@@ -28,7 +28,7 @@ pub enum PlannedRead {
 }
 
 /// The executed plan of `read`, as PostgreSQL prints it.
-pub(super) async fn explain(client: &ClientWrapper, read: &PlannedRead) -> Result<String, Failure> {
+pub(super) async fn explain(client: &SharedReader, read: &PlannedRead) -> Result<String, Failure> {
     let doing = "explaining a read";
     let (sql, parameters) = match read {
         PlannedRead::Get(lookup) => (get_sql(lookup), vec![get_parameter(lookup)?]),

@@ -1,22 +1,18 @@
-//! Reads: each one statement on a pooled connection, so each sees one
-//! snapshot without an explicit transaction.
+//! Reads: each one statement on a shared connection (`shared_reads`), so
+//! each sees one snapshot without an explicit transaction.
 
 use std::collections::HashMap;
 
-use deadpool_postgres::ClientWrapper;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::errors::{Failure, PostgresContext};
 use super::list_sql::{Parameter, list_statement};
 use super::rows::{ARTICLE_COLUMNS, CHANGE_COLUMNS, read_article, read_change, uuid_of};
+use super::shared_reads::SharedReader;
 use crate::article::{Article, ArticleId, Lookup, Revision};
 use crate::query::{Page, PageRequest};
 use crate::store::Change;
-
-/// Prepared statements kept per connection before the cache is emptied:
-/// list statements vary with the filters set.
-const MAX_CACHED_STATEMENTS: usize = 256;
 
 /// The most recently published article with a URL; ties go to the greater
 /// id. Exact to the nanosecond, unlike the list order.
@@ -46,7 +42,7 @@ pub(super) fn get_parameter(lookup: &Lookup) -> Result<Parameter, Failure> {
 
 /// One article by id, key or URL.
 pub(super) async fn get(
-    client: &ClientWrapper,
+    client: &SharedReader,
     lookup: &Lookup,
 ) -> Result<Option<Article>, Failure> {
     let doing = "reading an article";
@@ -65,7 +61,7 @@ pub(super) async fn get(
 /// Many articles, from one snapshot: one statement answers every lookup
 /// (ids, keys and URLs each as one array), tagged with what it answers.
 pub(super) async fn get_many(
-    client: &ClientWrapper,
+    client: &SharedReader,
     lookups: &[Lookup],
 ) -> Result<Vec<Option<Article>>, Failure> {
     if lookups.is_empty() {
@@ -127,12 +123,9 @@ pub(super) async fn get_many(
 }
 
 /// One page of a list.
-pub(super) async fn list(client: &ClientWrapper, request: &PageRequest) -> Result<Page, Failure> {
+pub(super) async fn list(client: &SharedReader, request: &PageRequest) -> Result<Page, Failure> {
     let doing = "listing articles";
     let statement = list_statement(request)?;
-    if client.statement_cache.size() >= MAX_CACHED_STATEMENTS {
-        client.statement_cache.clear();
-    }
     let prepared = client.prepare_cached(&statement.sql).await.context(doing)?;
     let rows = client
         .query(&prepared, &statement.parameter_references())
@@ -156,7 +149,7 @@ pub(super) async fn list(client: &ClientWrapper, request: &PageRequest) -> Resul
 
 /// Change-log entries after `after`, oldest first.
 pub(super) async fn changes_since(
-    client: &ClientWrapper,
+    client: &SharedReader,
     after: Revision,
     limit: usize,
 ) -> Result<Vec<Change>, Failure> {
@@ -180,7 +173,7 @@ pub(super) async fn changes_since(
 }
 
 /// The highest committed revision, 0 when nothing was ever written.
-pub(super) async fn current_revision(client: &ClientWrapper) -> Result<Revision, Failure> {
+pub(super) async fn current_revision(client: &SharedReader) -> Result<Revision, Failure> {
     let doing = "reading the current revision";
     let statement = client
         .prepare_cached("SELECT COALESCE(MAX(revision), 0) FROM change_log")
