@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::server::ServerLimits;
+use crate::store::postgres::PostgresOptions;
 
 /// newswire: a gRPC content service for news articles.
 #[derive(Debug, Parser)]
@@ -25,6 +26,9 @@ pub enum Command {
     Import(ImportConfig),
     /// Write every stored article back as a document into a directory.
     Export(ExportConfig),
+    /// Write synthetic articles, drawn from a real corpus' distributions, as
+    /// a history file that `import` reads.
+    Generate(GenerateConfig),
 }
 
 /// Configuration of `newswire serve`.
@@ -40,6 +44,12 @@ pub struct ServeConfig {
     /// `sqlite://PATH` names an SQLite file.
     #[arg(long, env = "NEWSWIRE_DATABASE_URL")]
     pub database: Option<String>,
+    /// Most PostgreSQL connections this server keeps open (PostgreSQL
+    /// store only). Keep the sum over all replicas below the database's
+    /// `max_connections`.
+    #[arg(long, env = "NEWSWIRE_DATABASE_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub database_pool_size: u16,
     /// Largest gRPC message accepted or sent, in bytes.
     #[arg(long, env = "NEWSWIRE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024,
           value_parser = clap::value_parser!(u32).range(64 * 1024..=64 * 1024 * 1024))]
@@ -80,6 +90,27 @@ pub struct ExportConfig {
     pub directory: PathBuf,
 }
 
+/// Most articles one `generate` run writes.
+pub const MAX_GENERATE_COUNT: u64 = 100_000_000;
+
+/// Configuration of `newswire generate`.
+#[derive(Debug, Clone, Args)]
+pub struct GenerateConfig {
+    /// How many articles.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_GENERATE_COUNT))]
+    pub count: u64,
+    /// The seed: the same seed and corpus give the same articles.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory of real documents (found as `import` finds them) whose
+    /// distributions the articles follow.
+    #[arg(long, env = "NEWSWIRE_CORPUS_DIR", default_value = "../shared/corpus")]
+    pub corpus: PathBuf,
+    /// File to write (`.jsonl`); standard output if absent.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 /// Which store `serve` uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
@@ -106,10 +137,47 @@ impl ServeConfig {
         }
     }
 
+    /// How the PostgreSQL store uses its database.
+    pub fn postgres_options(&self) -> PostgresOptions {
+        PostgresOptions {
+            pool_size: usize::from(self.database_pool_size),
+            ..PostgresOptions::default()
+        }
+    }
+
     /// The server limits the configuration sets.
     pub fn limits(&self) -> ServerLimits {
         ServerLimits {
             max_message_bytes: self.max_message_bytes as usize,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(arguments: &[&str]) -> Result<ServeConfig, clap::Error> {
+        let command_line = ["newswire", "serve"].iter().chain(arguments);
+        match Cli::try_parse_from(command_line)?.command {
+            Command::Serve(config) => Ok(config),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_pool_size_flag_reaches_the_postgres_options() {
+        let config = serve(&["--database-pool-size", "40"]).expect("a valid size");
+        assert_eq!(config.postgres_options().pool_size, 40);
+    }
+
+    #[test]
+    fn a_pool_size_outside_1_to_1000_is_refused_naming_the_flag() {
+        for size in ["0", "1001", "-3", "many"] {
+            let error = serve(&[&format!("--database-pool-size={size}")])
+                .expect_err("an invalid size is refused")
+                .to_string();
+            assert!(error.contains("--database-pool-size"), "{size}: {error}");
         }
     }
 }

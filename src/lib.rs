@@ -11,6 +11,7 @@
 //! - `server`   assembles services, reflection, health and limits on a listener
 //! - `config`   the one `Config`, from flags and environment
 //! - `client`   the `import` and `export` commands
+//! - `synthetic` articles drawn from a real corpus' distributions, and `generate`
 
 pub mod api;
 pub mod article;
@@ -22,3 +23,4 @@ pub mod proto;
 pub mod query;
 pub mod server;
 pub mod store;
+pub mod synthetic;

@@ -24,6 +24,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(config) => serve(config).await,
         Command::Import(config) => newswire::client::import::run(config).await,
         Command::Export(config) => newswire::client::export::run(config).await,
+        Command::Generate(config) => {
+            tokio::task::spawn_blocking(move || newswire::synthetic::history::run(config)).await?
+        }
     }
 }
 
@@ -31,14 +34,11 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = match config.store_location()? {
         StoreLocation::Sqlite(path) => newswire::store::open_embedded(&path)
             .with_context(|| format!("cannot open the database {}", path.display()))?,
-        StoreLocation::Postgres(url) => {
-            let options = newswire::store::postgres::PostgresOptions::from_env()?;
-            Arc::new(
-                newswire::store::postgres::PostgresStore::connect_with(&url, options)
-                    .await
-                    .context("cannot open the PostgreSQL database")?,
-            )
-        }
+        StoreLocation::Postgres(url) => Arc::new(
+            newswire::store::postgres::PostgresStore::connect_with(&url, config.postgres_options())
+                .await
+                .context("cannot open the PostgreSQL database")?,
+        ),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

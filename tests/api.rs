@@ -1,5 +1,8 @@
 //! End-to-end tests of ArticleService through the generated Rust client
-//! against a real server on an ephemeral port.
+//! against a real server on an ephemeral port, each run on both stores:
+//! `NAME::sqlite` over a fresh SQLite file as `serve` opens it, and
+//! `NAME::postgres` over a fresh PostgreSQL database. Every RPC must behave
+//! identically on both.
 
 mod support;
 
@@ -19,6 +22,34 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 type Client = proto::article_service_client::ArticleServiceClient<tonic::transport::Channel>;
+
+/// Runs each named test body, `async fn NAME(server: TestServer)`, once
+/// on each store, as the tests `NAME::sqlite` and `NAME::postgres`.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::TestServer::start().await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::TestServer::start_postgres().await).await;
+            }
+        }
+    )*};
+}
+
+on_both_stores!(
+    imports_the_whole_corpus_and_reads_every_document_back,
+    list_filters_orders_and_pages_agree_with_an_independent_computation,
+    paging_while_others_write_never_repeats_nor_misses_an_existing_row,
+    create_update_delete_with_etags_and_revisions,
+    batch_get_keeps_order_and_is_all_or_nothing,
+    invalid_requests_name_the_field,
+    a_bad_document_fails_alone_and_is_not_stored,
+);
 
 fn key_of(source: &str) -> String {
     source
@@ -101,9 +132,7 @@ fn bad_request_fields(status: &tonic::Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test]
-async fn imports_the_whole_corpus_and_reads_every_document_back() {
-    let server = TestServer::start().await;
+async fn imports_the_whole_corpus_and_reads_every_document_back(server: TestServer) {
     let summary = server.import_corpus().await;
     assert_eq!(summary.failures, vec![], "no corpus document fails");
     assert_eq!(
@@ -312,9 +341,7 @@ fn query_cases(sample: &ArticleContent) -> Vec<Case> {
     ]
 }
 
-#[tokio::test]
-async fn list_filters_orders_and_pages_agree_with_an_independent_computation() {
-    let server = TestServer::start().await;
+async fn list_filters_orders_and_pages_agree_with_an_independent_computation(server: TestServer) {
     server.import_corpus().await;
     let mut client = server.client().await;
     let everything = list_all(&mut client, None, "", 1000).await;
@@ -367,9 +394,7 @@ async fn list_filters_orders_and_pages_agree_with_an_independent_computation() {
     }
 }
 
-#[tokio::test]
-async fn paging_while_others_write_never_repeats_nor_misses_an_existing_row() {
-    let server = TestServer::start().await;
+async fn paging_while_others_write_never_repeats_nor_misses_an_existing_row(server: TestServer) {
     server.import_corpus().await;
     let mut client = server.client().await;
     let mut writer = server.client().await;
@@ -444,9 +469,7 @@ fn new_article(key: &str) -> Article {
     }
 }
 
-#[tokio::test]
-async fn create_update_delete_with_etags_and_revisions() {
-    let server = TestServer::start().await;
+async fn create_update_delete_with_etags_and_revisions(server: TestServer) {
     let mut client = server.client().await;
     let created = client
         .create_article(CreateArticleRequest {
@@ -548,9 +571,7 @@ async fn create_update_delete_with_etags_and_revisions() {
     );
 }
 
-#[tokio::test]
-async fn batch_get_keeps_order_and_is_all_or_nothing() {
-    let server = TestServer::start().await;
+async fn batch_get_keeps_order_and_is_all_or_nothing(server: TestServer) {
     server.import_corpus().await;
     let mut client = server.client().await;
     let keys: Vec<String> = parsed_corpus()
@@ -614,9 +635,7 @@ async fn batch_get_keeps_order_and_is_all_or_nothing() {
     );
 }
 
-#[tokio::test]
-async fn invalid_requests_name_the_field() {
-    let server = TestServer::start().await;
+async fn invalid_requests_name_the_field(server: TestServer) {
     server.import_corpus().await;
     let mut client = server.client().await;
 
@@ -776,9 +795,7 @@ async fn invalid_requests_name_the_field() {
     );
 }
 
-#[tokio::test]
-async fn a_bad_document_fails_alone_and_is_not_stored() {
-    let server = TestServer::start().await;
+async fn a_bad_document_fails_alone_and_is_not_stored(server: TestServer) {
     let mut client = server.client().await;
     let documents = corpus::documents();
     let broken = documents[1]

@@ -202,7 +202,7 @@ pub fn own_cpu_time() -> anyhow::Result<Duration> {
 
 /// utime + stime of a process, from `/proc/PID/stat` (fields 14 and 15,
 /// in clock ticks).
-fn process_cpu_time(pid: u32) -> anyhow::Result<Duration> {
+pub fn process_cpu_time(pid: u32) -> anyhow::Result<Duration> {
     let ticks = stat_field(pid, 14)?.parse::<u64>()? + stat_field(pid, 15)?.parse::<u64>()?;
     Ok(Duration::from_secs_f64(
         ticks as f64 / clock_ticks_per_second() as f64,

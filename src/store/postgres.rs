@@ -8,45 +8,49 @@
 //! locked until commit; see `writes`), one migration at a time (an advisory
 //! lock; see `schema`).
 //!
-//! Connections come from a pool (`connection`): each is checked before it
-//! is handed out again (closed, broken, or left in a transaction: closed
-//! and replaced) and keeps its prepared statements, so a read is one round
-//! trip. Reads are single statements, so each sees one snapshot. Writes
-//! are READ COMMITTED transactions, retried on serialization failure or
-//! deadlock. Nothing blocks the async runtime: the client is async.
+//! Writes take a connection from a pool (`connection`): each is checked
+//! before it is handed out again (closed, broken, or left in a
+//! transaction: closed and replaced) and keeps its prepared statements.
+//! Writes are READ COMMITTED transactions, retried on serialization
+//! failure or deadlock. Reads are single statements, so each sees one
+//! snapshot and needs no session of its own: they are pipelined on a few
+//! shared connections (`shared_reads`), one round trip each, many per
+//! backend wake-up. Nothing blocks the async runtime: the client is async.
 //!
 //! The schema and its migrations are in `schema`; the SQL of a list page in
 //! `list_sql`; the mapping of PostgreSQL errors in `errors`.
 
 mod connection;
 mod errors;
+mod explain;
 mod list_sql;
 mod reads;
 mod rows;
 mod schema;
+mod shared_reads;
 mod writes;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
 
+pub use self::explain::PlannedRead;
+
 use self::connection::Settings;
 use self::errors::{Failure, pool_failure};
+use self::shared_reads::{SharedReader, SharedReaders};
 use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
 use crate::store::{Change, Deleted, Store, StoreResult, UpsertItem, UpsertOutcome};
 
-/// The environment variable `PostgresOptions::from_env` reads.
-pub const POOL_SIZE_VARIABLE: &str = "NEWSWIRE_DATABASE_POOL_SIZE";
-
-/// How the store uses its database, beyond what the URL says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
-    /// Most connections open at once. Each serves one statement or
-    /// transaction at a time; PostgreSQL itself serves best with a few per
-    /// core of its own, across all replicas.
+    /// Most connections open at once (`serve --database-pool-size`). Each
+    /// serves one statement or transaction at a time; PostgreSQL itself
+    /// serves best with a few per core of its own, across all replicas.
     pub pool_size: usize,
     /// How long a call waits for a free connection before `Unavailable`.
     pub wait_timeout: Duration,
@@ -61,31 +65,19 @@ impl Default for PostgresOptions {
     }
 }
 
-impl PostgresOptions {
-    /// The defaults, with the pool size from `NEWSWIRE_DATABASE_POOL_SIZE`
-    /// when set.
-    pub fn from_env() -> Result<Self, Error> {
-        let mut options = Self::default();
-        if let Ok(text) = std::env::var(POOL_SIZE_VARIABLE) {
-            options.pool_size = text
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|size| (1..=1000).contains(size))
-                .ok_or_else(|| {
-                    Error::invalid(
-                        POOL_SIZE_VARIABLE,
-                        format!("{text:?} is not a pool size from 1 to 1000"),
-                    )
-                })?;
-        }
-        Ok(options)
-    }
+/// How many of `pool_size` connections carry the reads, shared (see
+/// `shared_reads`): one per eight, at least one. The rest, at least one,
+/// are the write pool.
+fn shared_read_connections(pool_size: usize) -> usize {
+    (pool_size / 8).max(1)
 }
 
 /// The PostgreSQL store. See the module documentation for its design.
 pub struct PostgresStore {
+    /// Write transactions, a session each.
     pool: Pool,
+    /// Reads, pipelined on a few shared sessions.
+    readers: SharedReaders,
     /// `host:port/database`, for messages.
     target: String,
 }
@@ -110,8 +102,12 @@ impl PostgresStore {
     /// Like `connect`, with `options`. Fails with `Unavailable` if the
     /// database cannot be reached, so a misconfiguration shows at start-up.
     pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, Error> {
-        let settings = Settings::parse(url)?;
-        let pool = settings.pool(&options)?;
+        let settings = Arc::new(Settings::parse(url)?);
+        let readers = shared_read_connections(options.pool_size);
+        let pool = settings.pool(&PostgresOptions {
+            pool_size: options.pool_size.saturating_sub(readers).max(1),
+            ..options.clone()
+        })?;
         let target = settings.target().to_string();
         let at_target = |failure: Failure| match failure.into_error() {
             Error::Unavailable(message) => Error::Unavailable(format!("{target}: {message}")),
@@ -134,7 +130,11 @@ impl PostgresStore {
             schema_version = version,
             "PostgreSQL store ready"
         );
-        Ok(Self { pool, target })
+        Ok(Self {
+            pool,
+            readers: SharedReaders::new(settings, readers),
+            target,
+        })
     }
 
     /// `host:port/database` of the store.
@@ -142,9 +142,18 @@ impl PostgresStore {
         &self.target
     }
 
-    /// A pooled connection, checked.
-    async fn client(&self) -> Result<Object, Failure> {
-        self.pool.get().await.map_err(pool_failure)
+    /// The executed plan (`EXPLAIN (ANALYZE, BUFFERS)`) of a read, as
+    /// PostgreSQL prints it: a diagnostic (see `explain`).
+    pub async fn explain(&self, read: &PlannedRead) -> StoreResult<String> {
+        let client = self.client().await.map_err(Failure::into_error)?;
+        explain::explain(&client, read)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    /// A shared connection for a read.
+    async fn client(&self) -> Result<Arc<SharedReader>, Failure> {
+        self.readers.get().await
     }
 }
 

@@ -1,5 +1,6 @@
-//! A real newswire server on 127.0.0.1:0 with a fresh database, and clients
-//! for it. Dropping the server shuts it down and removes its data.
+//! A real newswire server on 127.0.0.1:0 with a fresh database (SQLite, or
+//! PostgreSQL through `postgres::TestDatabase`), and clients for it.
+//! Dropping the server shuts it down and removes its data.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,12 +16,16 @@ use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
 use super::corpus;
+use super::postgres::TestDatabase;
 
 /// A running server and what it owns.
 pub struct TestServer {
     address: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     _data: tempfile::TempDir,
+    /// The PostgreSQL database of `start_postgres`, dropped after the
+    /// server is told to stop (fields drop after `Drop::drop`).
+    _database: Option<TestDatabase>,
 }
 
 impl TestServer {
@@ -31,6 +36,19 @@ impl TestServer {
         let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
             .expect("the store opens");
         Self::start_with(store, data).await
+    }
+
+    /// A server over a fresh PostgreSQL database of its own, as `serve
+    /// --database postgres://…` runs it.
+    pub async fn start_postgres() -> Self {
+        let database = TestDatabase::create().await;
+        let store = newswire::store::postgres::PostgresStore::connect(database.url())
+            .await
+            .unwrap_or_else(|error| panic!("connecting to {}: {error}", database.name()));
+        let data = tempfile::tempdir().expect("a temporary directory");
+        let mut server = Self::start_with(Arc::new(store), data).await;
+        server._database = Some(database);
+        server
     }
 
     /// A server over `store`; `data` lives as long as the server.
@@ -55,6 +73,7 @@ impl TestServer {
             address,
             shutdown: Some(shutdown),
             _data: data,
+            _database: None,
         }
     }
 

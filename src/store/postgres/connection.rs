@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::config::{Host, SslMode};
-use tokio_postgres::{Config, NoTls};
+use tokio_postgres::{Client, Config, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::PostgresOptions;
@@ -84,6 +84,28 @@ impl Settings {
     /// Whether connections use TLS.
     pub(super) fn uses_tls(&self) -> bool {
         self.tls.is_some()
+    }
+
+    /// A connection outside the pool, its connection task spawned (it
+    /// ends when the connection closes).
+    pub(super) async fn connect(&self) -> Result<Client, tokio_postgres::Error> {
+        let closed = |result: Result<(), tokio_postgres::Error>| {
+            if let Err(error) = result {
+                tracing::debug!(%error, "a shared PostgreSQL connection closed");
+            }
+        };
+        Ok(match &self.tls {
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls.clone()).await?;
+                tokio::spawn(async move { closed(connection.await) });
+                client
+            }
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await?;
+                tokio::spawn(async move { closed(connection.await) });
+                client
+            }
+        })
     }
 
     /// A pool of at most `options.pool_size` connections, opened when

@@ -1,79 +1,67 @@
-//! Reads: each one statement on a pooled connection, so each sees one
-//! snapshot without an explicit transaction.
+//! Reads: each one statement on a shared connection (`shared_reads`), so
+//! each sees one snapshot without an explicit transaction.
 
 use std::collections::HashMap;
 
-use deadpool_postgres::ClientWrapper;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::errors::{Failure, PostgresContext};
-use super::list_sql::list_statement;
+use super::list_sql::{Parameter, list_statement};
 use super::rows::{ARTICLE_COLUMNS, CHANGE_COLUMNS, read_article, read_change, uuid_of};
+use super::shared_reads::SharedReader;
 use crate::article::{Article, ArticleId, Lookup, Revision};
 use crate::query::{Page, PageRequest};
 use crate::store::Change;
-
-/// Prepared statements kept per connection before the cache is emptied:
-/// list statements vary with the filters set.
-const MAX_CACHED_STATEMENTS: usize = 256;
 
 /// The most recently published article with a URL; ties go to the greater
 /// id. Exact to the nanosecond, unlike the list order.
 const BY_URL_ORDER: &str = "a.published_at DESC, a.published_nanos DESC, a.id DESC";
 
+/// The statement `get` runs for a lookup of this kind.
+pub(super) fn get_sql(lookup: &Lookup) -> String {
+    match lookup {
+        Lookup::Id(_) => format!("SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.id = $1"),
+        Lookup::Key(_) => format!("SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.key = $1"),
+        Lookup::Url(_) => format!(
+            "SELECT {ARTICLE_COLUMNS} FROM article_urls u \
+             JOIN articles a ON a.id = u.article_id WHERE u.url = $1 \
+             ORDER BY {BY_URL_ORDER} LIMIT 1"
+        ),
+    }
+}
+
+/// The one parameter of `get_sql(lookup)`.
+pub(super) fn get_parameter(lookup: &Lookup) -> Result<Parameter, Failure> {
+    Ok(match lookup {
+        Lookup::Id(id) => Box::new(uuid_of(*id)?),
+        Lookup::Key(key) => Box::new(key.as_str().to_string()),
+        Lookup::Url(url) => Box::new(url.clone()),
+    })
+}
+
 /// One article by id, key or URL.
 pub(super) async fn get(
-    client: &ClientWrapper,
+    client: &SharedReader,
     lookup: &Lookup,
 ) -> Result<Option<Article>, Failure> {
     let doing = "reading an article";
-    let row = match lookup {
-        Lookup::Id(id) => {
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.id = $1"
-                ))
-                .await
-                .context(doing)?;
-            client
-                .query_opt(&statement, &[&uuid_of(*id)?])
-                .await
-                .context(doing)?
-        }
-        Lookup::Key(key) => {
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.key = $1"
-                ))
-                .await
-                .context(doing)?;
-            client
-                .query_opt(&statement, &[&key.as_str()])
-                .await
-                .context(doing)?
-        }
-        Lookup::Url(url) => {
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {ARTICLE_COLUMNS} FROM article_urls u \
-                     JOIN articles a ON a.id = u.article_id WHERE u.url = $1 \
-                     ORDER BY {BY_URL_ORDER} LIMIT 1"
-                ))
-                .await
-                .context(doing)?;
-            client
-                .query_opt(&statement, &[&url.as_str()])
-                .await
-                .context(doing)?
-        }
-    };
+    let statement = client
+        .prepare_cached(&get_sql(lookup))
+        .await
+        .context(doing)?;
+    let parameter = get_parameter(lookup)?;
+    let row = client
+        .query_opt(&statement, &[parameter.as_ref() as &(dyn ToSql + Sync)])
+        .await
+        .context(doing)?;
     row.map(|row| read_article(&row, 0)).transpose()
 }
 
 /// Many articles, from one snapshot: one statement answers every lookup
 /// (ids, keys and URLs each as one array), tagged with what it answers.
 pub(super) async fn get_many(
-    client: &ClientWrapper,
+    client: &SharedReader,
     lookups: &[Lookup],
 ) -> Result<Vec<Option<Article>>, Failure> {
     if lookups.is_empty() {
@@ -135,12 +123,9 @@ pub(super) async fn get_many(
 }
 
 /// One page of a list.
-pub(super) async fn list(client: &ClientWrapper, request: &PageRequest) -> Result<Page, Failure> {
+pub(super) async fn list(client: &SharedReader, request: &PageRequest) -> Result<Page, Failure> {
     let doing = "listing articles";
     let statement = list_statement(request)?;
-    if client.statement_cache.size() >= MAX_CACHED_STATEMENTS {
-        client.statement_cache.clear();
-    }
     let prepared = client.prepare_cached(&statement.sql).await.context(doing)?;
     let rows = client
         .query(&prepared, &statement.parameter_references())
@@ -164,7 +149,7 @@ pub(super) async fn list(client: &ClientWrapper, request: &PageRequest) -> Resul
 
 /// Change-log entries after `after`, oldest first.
 pub(super) async fn changes_since(
-    client: &ClientWrapper,
+    client: &SharedReader,
     after: Revision,
     limit: usize,
 ) -> Result<Vec<Change>, Failure> {
@@ -188,7 +173,7 @@ pub(super) async fn changes_since(
 }
 
 /// The highest committed revision, 0 when nothing was ever written.
-pub(super) async fn current_revision(client: &ClientWrapper) -> Result<Revision, Failure> {
+pub(super) async fn current_revision(client: &SharedReader) -> Result<Revision, Failure> {
     let doing = "reading the current revision";
     let statement = client
         .prepare_cached("SELECT COALESCE(MAX(revision), 0) FROM change_log")
