@@ -21,6 +21,7 @@
 mod connection;
 mod errors;
 mod list_sql;
+mod listener;
 mod reads;
 mod rows;
 mod schema;
@@ -36,7 +37,7 @@ use self::errors::{Failure, pool_failure};
 use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
-use crate::store::{Change, Deleted, Store, StoreResult, UpsertItem, UpsertOutcome};
+use crate::store::{Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome};
 
 /// The environment variable `PostgresOptions::from_env` reads.
 pub const POOL_SIZE_VARIABLE: &str = "NEWSWIRE_DATABASE_POOL_SIZE";
@@ -86,6 +87,8 @@ impl PostgresOptions {
 /// The PostgreSQL store. See the module documentation for its design.
 pub struct PostgresStore {
     pool: Pool,
+    /// For the change feed's listener connection, opened apart from the pool.
+    settings: Settings,
     /// `host:port/database`, for messages.
     target: String,
 }
@@ -134,7 +137,11 @@ impl PostgresStore {
             schema_version = version,
             "PostgreSQL store ready"
         );
-        Ok(Self { pool, target })
+        Ok(Self {
+            pool,
+            settings,
+            target,
+        })
     }
 
     /// `host:port/database` of the store.
@@ -215,5 +222,19 @@ impl Store for PostgresStore {
         reads::current_revision(&client)
             .await
             .map_err(Failure::into_error)
+    }
+
+    async fn compact_change_log(&self, retention: Retention) -> StoreResult<Revision> {
+        writes::compact_change_log(&self.pool, retention)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    /// One LISTEN connection per store, whatever the number of watchers.
+    fn external_commits(
+        &self,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+    ) -> Option<futures::future::BoxFuture<'static, ()>> {
+        Some(Box::pin(listener::listen(self.settings.clone(), wake)))
     }
 }
