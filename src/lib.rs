@@ -6,6 +6,7 @@
 //! - `document` the front-matter document format ⇄ `ArticleContent`
 //! - `error`    the one domain error type
 //! - `store`    the `Store` contract; `store::sqlite` the embedded default
+//! - `watch`    the change feed: one change-log reader per process, fanned out to watchers
 //! - `proto`    the generated protobuf and gRPC code (only `api` uses it)
 //! - `api`      the gRPC edge: validate → convert → call the store → map the error
 //! - `server`   assembles services, reflection, health and limits on a listener
@@ -22,3 +23,4 @@ pub mod proto;
 pub mod query;
 pub mod server;
 pub mod store;
+pub mod watch;

@@ -24,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(config) => serve(config).await,
         Command::Import(config) => newswire::client::import::run(config).await,
         Command::Export(config) => newswire::client::export::run(config).await,
+        Command::Watch(config) => newswire::client::watch::run(config).await,
     }
 }
 
