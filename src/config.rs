@@ -136,8 +136,8 @@ pub struct WatchConfig {
     #[arg(long)]
     pub text: Option<String>,
     /// Only articles with this URL among their four.
-    #[arg(long)]
-    pub url: Option<String>,
+    #[arg(long = "url", id = "article_url", value_name = "URL")]
+    pub article_url: Option<String>,
     #[arg(long)]
     pub category: Option<String>,
     /// The feed's `type` (`video`, `article` …).
@@ -244,6 +244,12 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     #[test]
     fn durations_have_a_unit() {

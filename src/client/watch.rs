@@ -59,7 +59,7 @@ fn filter(config: &WatchConfig) -> ArticleQuery {
     ArticleQuery {
         text: config.text.clone(),
         topics: config.topic.clone(),
-        url: config.url.clone(),
+        url: config.article_url.clone(),
         category: config.category.clone(),
         r#type: config.r#type.clone(),
         provider_domain: config.provider_domain.clone(),
