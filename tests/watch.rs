@@ -550,3 +550,20 @@ async fn bad_watch_requests_name_the_field() {
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("start_revision"), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_ends_unavailable_when_the_server_shuts_down() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let mut events = watch(&mut client, request(ArticleQuery::default(), None)).await;
+    until_progress(&mut events).await;
+    drop(server);
+    let status = loop {
+        match next(&mut events).await {
+            Ok(_) => continue,
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(status.message().contains("start_revision"), "{status:?}");
+}
