@@ -11,7 +11,7 @@
 //! - `api`      the gRPC edge: validate → convert → call the store → map the error
 //! - `server`   assembles services, reflection, health and limits on a listener
 //! - `config`   the one `Config`, from flags and environment
-//! - `client`   the `import` and `export` commands
+//! - `client`   the `import`, `export` and `watch` commands
 
 pub mod api;
 pub mod article;

@@ -68,7 +68,7 @@ impl FanoutResult {
 
 /// Which server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Contender {
+pub enum Contender {
     Newswire,
     Bare,
 }
@@ -115,17 +115,8 @@ async fn one_round(
     documents: &[SourcedDocument],
 ) -> anyhow::Result<Round> {
     let data = tempfile::tempdir()?;
-    let data_path = data.path().display().to_string();
-    let child = match contender {
-        Contender::Newswire => PinnedChild::start(&["serve-newswire", "127.0.0.1:0", &data_path])?,
-        Contender::Bare => PinnedChild::start(&["serve-bare", "127.0.0.1:0"])?,
-    };
-    let (address, pid) = child
-        .first_line()
-        .split_once(' ')
-        .context("the child announces ADDRESS PID")?;
-    let pid: u32 = pid.parse()?;
-    let url = format!("http://{address}");
+    let (child, url) = start(contender, data.path())?;
+    let pid = child_pid(&child)?;
     let mut channels = Vec::new();
     for _ in 0..connections {
         channels.push(connect(&url).await?);
@@ -205,20 +196,47 @@ async fn one_round(
     })
 }
 
+/// Starts `contender` as a pinned child (newswire over a fresh database
+/// in `data`); returns it and its URL.
+pub fn start(
+    contender: Contender,
+    data: &std::path::Path,
+) -> anyhow::Result<(PinnedChild, String)> {
+    let data = data.display().to_string();
+    let child = match contender {
+        Contender::Newswire => PinnedChild::start(&["serve-newswire", "127.0.0.1:0", &data])?,
+        Contender::Bare => PinnedChild::start(&["serve-bare", "127.0.0.1:0"])?,
+    };
+    let (address, _) = child
+        .first_line()
+        .split_once(' ')
+        .context("the child announces ADDRESS PID")?;
+    let url = format!("http://{address}");
+    Ok((child, url))
+}
+
+fn child_pid(child: &PinnedChild) -> anyhow::Result<u32> {
+    let (_, pid) = child
+        .first_line()
+        .split_once(' ')
+        .context("the child announces ADDRESS PID")?;
+    Ok(pid.parse()?)
+}
+
 /// How many watchers reached a point, and a wake-up when all have.
 #[derive(Default)]
-struct Progress {
+pub struct Progress {
     count: AtomicUsize,
     changed: Notify,
 }
 
 impl Progress {
-    fn add_one(&self) {
+    pub fn add_one(&self) {
         self.count.fetch_add(1, Ordering::SeqCst);
         self.changed.notify_one();
     }
 
-    async fn wait_for(&self, count: usize) -> anyhow::Result<()> {
+    pub async fn wait_for(&self, count: usize) -> anyhow::Result<()> {
         let deadline = Instant::now() + DEADLINE;
         while self.count.load(Ordering::SeqCst) < count {
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -236,14 +254,14 @@ impl Progress {
     }
 }
 
-async fn connect(url: &str) -> anyhow::Result<Channel> {
+pub async fn connect(url: &str) -> anyhow::Result<Channel> {
     Ok(Endpoint::from_shared(url.to_string())?
         .tcp_nodelay(true)
         .connect()
         .await?)
 }
 
-fn probe_document() -> String {
+pub fn probe_document() -> String {
     "---\ntitle: Fan-out probe\npublishedDateTime: 2026-01-01T00:00:00Z\n---\nprobe\n".to_string()
 }
 

@@ -163,16 +163,20 @@ impl ArticleService for BareFeed {
         let mut items = request.into_inner();
         let mut created = 0;
         while items.message().await?.is_some() {
-            let event = {
+            let mut response = {
                 let mut next = self
                     .next
                     .lock()
                     .unwrap_or_else(|poison| poison.into_inner());
-                let event = self.events[*next % self.events.len()].clone();
+                let response = self.events[*next % self.events.len()].clone();
                 *next += 1;
-                event
+                response
             };
-            let _ = self.sender.send(event);
+            // Committed now, as far as the latency measurement goes.
+            if let Some(event) = response.event.as_mut() {
+                event.commit_time = Some(timestamp(chrono::Utc::now()));
+            }
+            let _ = self.sender.send(response);
             created += 1;
         }
         Ok(Response::new(ImportArticlesResponse {

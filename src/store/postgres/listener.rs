@@ -20,13 +20,16 @@ use super::connection::Settings;
 /// The notification channel of committed writes.
 pub(super) const CHANNEL: &str = "newswire_change_log";
 
+/// First pause before reconnecting.
+const MIN_RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 /// Longest pause between reconnection attempts.
 const MAX_RECONNECT_PAUSE: Duration = Duration::from_secs(5);
 
 /// Wakes `wake` at every notification, forever (until dropped).
 pub(super) async fn listen(settings: Settings, wake: Arc<Notify>) {
-    let mut pause = Duration::from_millis(100);
+    let mut pause = MIN_RECONNECT_PAUSE;
     loop {
+        let started = tokio::time::Instant::now();
         match listen_once(&settings, &wake).await {
             Ok(()) => tracing::warn!(
                 target = settings.target(),
@@ -37,6 +40,10 @@ pub(super) async fn listen(settings: Settings, wake: Arc<Notify>) {
                 %error,
                 "the change-feed listener failed; reconnecting"
             ),
+        }
+        // A connection that lived a while failed afresh: start small again.
+        if started.elapsed() > MAX_RECONNECT_PAUSE * 2 {
+            pause = MIN_RECONNECT_PAUSE;
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(MAX_RECONNECT_PAUSE);
