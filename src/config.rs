@@ -3,11 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::server::ServerLimits;
 use crate::store::postgres::PostgresOptions;
+use crate::store::Retention;
+use crate::watch::FeedSettings;
 
 /// newswire: a gRPC content service for news articles.
 #[derive(Debug, Parser)]
@@ -29,6 +32,8 @@ pub enum Command {
     /// Write synthetic articles, drawn from a real corpus' distributions, as
     /// a history file that `import` reads.
     Generate(GenerateConfig),
+    /// Follow the change feed of a running server, one JSON line per event.
+    Watch(WatchConfig),
 }
 
 /// Configuration of `newswire serve`.
@@ -54,6 +59,35 @@ pub struct ServeConfig {
     #[arg(long, env = "NEWSWIRE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024,
           value_parser = clap::value_parser!(u32).range(64 * 1024..=64 * 1024 * 1024))]
     pub max_message_bytes: u32,
+    /// An idle watch receives a progress event after this long without
+    /// events (`500ms`, `10s`, `5m` …); a request may ask for its own.
+    #[arg(long, env = "NEWSWIRE_WATCH_PROGRESS_INTERVAL", default_value = "10s",
+          value_parser = parse_interval)]
+    pub watch_progress_interval: Duration,
+    /// Changes a watcher may fall behind the feed before its watch is ended
+    /// with RESOURCE_EXHAUSTED (resumable from its last revision). At least
+    /// one import batch (256 changes, which arrive at once).
+    #[arg(long, env = "NEWSWIRE_WATCH_BUFFER", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(256..=1_000_000))]
+    pub watch_buffer: u32,
+    /// The change feed reads the change log at least this often, even when
+    /// no commit woke it.
+    #[arg(long, env = "NEWSWIRE_WATCH_POLL_INTERVAL", default_value = "1s",
+          value_parser = parse_interval)]
+    pub watch_poll_interval: Duration,
+    /// Change-log entries older than this are compacted away (`0`: no age
+    /// limit). Watches cannot resume from before what is kept.
+    #[arg(long, env = "NEWSWIRE_CHANGE_LOG_MAX_AGE", default_value = "7d",
+          value_parser = parse_duration)]
+    pub change_log_max_age: Duration,
+    /// Only the newest this many change-log entries are kept (`0`: no
+    /// count limit).
+    #[arg(long, env = "NEWSWIRE_CHANGE_LOG_MAX_ENTRIES", default_value_t = 0)]
+    pub change_log_max_entries: u64,
+    /// How often the change log is compacted.
+    #[arg(long, env = "NEWSWIRE_CHANGE_LOG_COMPACTION_INTERVAL", default_value = "60s",
+          value_parser = parse_interval)]
+    pub change_log_compaction_interval: Duration,
 }
 
 /// Where client commands find the server.
@@ -111,6 +145,50 @@ pub struct GenerateConfig {
     pub out: Option<PathBuf>,
 }
 
+/// Configuration of `newswire watch`: the filter flags are
+/// `ArticleQuery`'s fields, ANDed.
+#[derive(Debug, Clone, Args)]
+pub struct WatchConfig {
+    #[command(flatten)]
+    pub server: ServerAddress,
+    /// Resume after this revision (the last one received); default: from now.
+    #[arg(long = "from", value_name = "REV", conflicts_with = "initial")]
+    pub from: Option<i64>,
+    /// First print every matching article (INITIAL), then INITIAL_DONE.
+    #[arg(long)]
+    pub initial: bool,
+    /// How often an idle watch prints a PROGRESS line (default: the server's).
+    #[arg(long, value_parser = parse_interval)]
+    pub progress_interval: Option<Duration>,
+    /// Only articles with one of these topics (repeatable).
+    #[arg(long)]
+    pub topic: Vec<String>,
+    /// Only articles whose title or excerpt has these words.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Only articles with this URL among their four.
+    #[arg(long = "url", id = "article_url", value_name = "URL")]
+    pub article_url: Option<String>,
+    #[arg(long)]
+    pub category: Option<String>,
+    /// The feed's `type` (`video`, `article` …).
+    #[arg(long = "type")]
+    pub r#type: Option<String>,
+    #[arg(long)]
+    pub provider_domain: Option<String>,
+    /// `true` or `false`.
+    #[arg(long)]
+    pub published: Option<bool>,
+    #[arg(long)]
+    pub min_quality: Option<i32>,
+    #[arg(long)]
+    pub max_quality: Option<i32>,
+    #[arg(long)]
+    pub min_heat: Option<i32>,
+    #[arg(long)]
+    pub max_heat: Option<i32>,
+}
+
 /// Which store `serve` uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
@@ -149,8 +227,57 @@ impl ServeConfig {
     pub fn limits(&self) -> ServerLimits {
         ServerLimits {
             max_message_bytes: self.max_message_bytes as usize,
+            feed: FeedSettings {
+                progress_interval: self.watch_progress_interval,
+                watcher_buffer: self.watch_buffer as usize,
+                poll_interval: self.watch_poll_interval,
+                retention: Retention {
+                    max_age: (!self.change_log_max_age.is_zero())
+                        .then_some(self.change_log_max_age),
+                    max_entries: (self.change_log_max_entries > 0)
+                        .then_some(self.change_log_max_entries),
+                },
+                compaction_interval: self.change_log_compaction_interval,
+            },
         }
     }
+}
+
+/// A duration: a whole number and a unit, `ms`, `s`, `m`, `h` or `d`
+/// (`500ms`, `10s`, `7d`); `0` alone is zero.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let digits_end = text
+        .find(|character: char| !character.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits_end);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 500ms, 10s, 5m, 2h or 7d"))?;
+    let milliseconds_per_unit = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("{text:?} has no unit: use ms, s, m, h or d")),
+    };
+    number
+        .checked_mul(milliseconds_per_unit)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+/// A duration of at least 10 ms, for timers.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < Duration::from_millis(10) {
+        return Err(format!("{text:?} is shorter than 10ms"));
+    }
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -179,5 +306,23 @@ mod tests {
                 .to_string();
             assert!(error.contains("--database-pool-size"), "{size}: {error}");
         }
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_have_a_unit() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_interval("5ms").is_err());
     }
 }

@@ -51,6 +51,19 @@ pub enum Error {
     /// commit). Never reported as success.
     #[error("outcome unknown: {0}")]
     OutcomeUnknown(String),
+    /// A change feed was asked to resume below the change log's compaction
+    /// mark: what it asked for is gone. `oldest` is the lowest revision one
+    /// can still resume after.
+    #[error(
+        "revision {requested} was compacted away; the oldest revision to resume after is {oldest}"
+    )]
+    RevisionCompacted { requested: i64, oldest: i64 },
+    /// A watcher fell more than its buffer behind the change feed; it may
+    /// resume after `last_revision` with nothing missed.
+    #[error(
+        "the watcher fell more than {buffer} changes behind; resume after revision {last_revision}"
+    )]
+    WatcherTooSlow { last_revision: i64, buffer: usize },
     /// A bug or a broken invariant; logged with context, opaque to callers.
     #[error("internal error: {0}")]
     Internal(String),

@@ -6,12 +6,13 @@
 //! - `document` the front-matter document format ⇄ `ArticleContent`
 //! - `error`    the one domain error type
 //! - `store`    the `Store` contract; `store::sqlite` the embedded default
+//! - `watch`    the change feed: one change-log reader per process, fanned out to watchers
 //! - `proto`    the generated protobuf and gRPC code (only `api` uses it)
 //! - `api`      the gRPC edge: validate → convert → call the store → map the error
 //! - `server`   assembles services, reflection, health and limits on a listener
 //! - `config`   the one `Config`, from flags and environment
-//! - `client`   the `import` and `export` commands
 //! - `synthetic` articles drawn from a real corpus' distributions, and `generate`
+//! - `client`   the `import`, `export` and `watch` commands
 
 pub mod api;
 pub mod article;
@@ -24,3 +25,4 @@ pub mod query;
 pub mod server;
 pub mod store;
 pub mod synthetic;
+pub mod watch;

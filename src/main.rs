@@ -27,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Generate(config) => {
             tokio::task::spawn_blocking(move || newswire::synthetic::history::run(config)).await?
         }
+        Command::Watch(config) => newswire::client::watch::run(config).await,
     }
 }
 

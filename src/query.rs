@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::article::{Article, ArticleId};
+use crate::article::{Article, ArticleContent, ArticleId};
 use crate::error::Error;
 
 /// Longest free-text query, in bytes.
@@ -91,7 +91,11 @@ impl ArticleQuery {
     /// Whether `article` matches; the reference semantics the stores'
     /// SQL must agree with (used by tests and by the change feed).
     pub fn matches(&self, article: &Article) -> bool {
-        let content = &article.content;
+        self.matches_content(&article.content)
+    }
+
+    /// Whether content matches; filters never read the body.
+    pub fn matches_content(&self, content: &ArticleContent) -> bool {
         let text_matches = self.text.as_deref().is_none_or(|text| {
             let haystack = format!(
                 "{} {}",

@@ -13,6 +13,7 @@ use tonic::transport::server::TcpIncoming;
 use crate::api::ArticleApi;
 use crate::proto::{FILE_DESCRIPTOR_SET, article_service_server::ArticleServiceServer};
 use crate::store::Store;
+use crate::watch::{Feed, FeedSettings};
 
 /// Limits of the gRPC server itself; each is documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,12 +21,15 @@ pub struct ServerLimits {
     /// Largest request or response message, in bytes. A document may be up
     /// to 1 MiB, and its article form is larger, so the default is 4 MiB.
     pub max_message_bytes: usize,
+    /// The change feed's intervals, buffers and retention.
+    pub feed: FeedSettings,
 }
 
 impl Default for ServerLimits {
     fn default() -> Self {
         Self {
             max_message_bytes: 4 * 1024 * 1024,
+            feed: FeedSettings::default(),
         }
     }
 }
@@ -38,7 +42,8 @@ pub async fn run(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let articles = ArticleServiceServer::new(ArticleApi::new(store))
+    let feed = Feed::start(store, limits.feed);
+    let articles = ArticleServiceServer::new(ArticleApi::new(feed.clone()))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(limits.max_message_bytes)
@@ -59,7 +64,14 @@ pub async fn run(
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     tracing::info!(address = %listener.local_addr()?, "newswire serving");
-    Server::builder()
+    // Watches never end by themselves: end them at shutdown, so that the
+    // graceful shutdown does not wait for them forever.
+    let closing_feed = feed.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing_feed.close();
+    };
+    let served = Server::builder()
         .add_service(articles)
         .add_service(health)
         .add_service(reflection_v1)
@@ -70,7 +82,9 @@ pub async fn run(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
             shutdown,
         )
-        .await?;
+        .await;
+    feed.close();
+    served?;
     tracing::info!("newswire stopped");
     Ok(())
 }

@@ -16,6 +16,14 @@
 //!   order (sort value, then id, both in the order's direction), filtered
 //!   exactly as `ArticleQuery::matches` says.
 //! - Stores never block the async runtime's threads.
+//! - The change log keeps every entry above its compaction mark
+//!   (`compact_change_log`); `changes_since(after)` with `after` below the
+//!   mark fails with `Error::RevisionCompacted` naming the mark, never
+//!   returns a log with a hole. `current_revision` never goes down, even
+//!   when every entry was compacted away.
+//! - An update's change-log entry also keeps the content before the update
+//!   (`Change::before`), so a filtered watch knows whether the article
+//!   entered or left its filter.
 
 pub mod cache;
 pub mod postgres;
@@ -23,9 +31,12 @@ pub mod sqlite;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use tokio::sync::Notify;
 
 use crate::article::{
     Article, ArticleContent, ArticleId, ArticleKey, ArticlePatch, Etag, Lookup, Revision,
@@ -79,6 +90,19 @@ pub struct Change {
     pub key: ArticleKey,
     /// The article after the change; for deletes, as it was before.
     pub article: Article,
+    /// For an update, the content before it, without its body (`body` is
+    /// empty): what filters need to tell whether the article matched.
+    /// `None` for creates and deletes.
+    pub before: Option<ArticleContent>,
+}
+
+/// How much of the change log to keep. An entry is removed once it is
+/// older than `max_age` or not among the newest `max_entries`; `None`
+/// leaves that bound unset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    pub max_age: Option<Duration>,
+    pub max_entries: Option<u64>,
 }
 
 /// A place articles are kept. See the module documentation for the contract.
@@ -122,11 +146,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<StoreResult<UpsertOutcome>>>;
 
     /// Change-log entries with a revision above `after`, oldest first, at
-    /// most `limit`.
+    /// most `limit`. `Error::RevisionCompacted` if entries above `after`
+    /// were compacted away.
     async fn changes_since(&self, after: Revision, limit: usize) -> StoreResult<Vec<Change>>;
 
     /// The highest committed revision (0 for an empty store).
     async fn current_revision(&self) -> StoreResult<Revision>;
+
+    /// Removes the change-log entries `retention` no longer keeps and
+    /// returns the compaction mark: every entry above it is kept, and
+    /// `changes_since` works for any `after` at or above it. The mark never
+    /// goes down.
+    async fn compact_change_log(&self, retention: Retention) -> StoreResult<Revision>;
+
+    /// A future that wakes `wake` whenever another process may have
+    /// appended to the change log, running until dropped; `None` (the
+    /// default) when every write passes through this process.
+    fn external_commits(&self, wake: Arc<Notify>) -> Option<BoxFuture<'static, ()>> {
+        let _ = wake;
+        None
+    }
 }
 
 /// The embedded store as `serve` runs it: SQLite at `path` behind the read

@@ -259,3 +259,103 @@ fn bad_configuration_is_refused_at_start_with_a_clear_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--listen"));
 }
+
+/// `newswire watch` prints each event as a JSON line: the filter applies,
+/// `--from` resumes, and an article prints with its front-matter keys.
+#[tokio::test]
+async fn watch_prints_filtered_events_as_json_lines() {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let server = ServerProcess::start(data.path());
+    let mut client = ArticleServiceClient::connect(server.url())
+        .await
+        .expect("connect");
+    let mut last_revision = 0;
+    for (key, topic) in [
+        ("one", "Power Apps"),
+        ("two", "Other"),
+        ("three", "Power Apps"),
+    ] {
+        let article = Article {
+            key: key.to_string(),
+            title: format!("Title {key}"),
+            published_date_time: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            topics: vec![topic.to_string()],
+            ..Article::default()
+        };
+        last_revision = client
+            .create_article(CreateArticleRequest {
+                article: Some(article),
+            })
+            .await
+            .expect("create")
+            .into_inner()
+            .article
+            .expect("an article")
+            .revision;
+    }
+
+    let mut watch = Command::new(binary())
+        .args([
+            "watch",
+            "--server",
+            &server.url(),
+            "--from",
+            "0",
+            "--topic",
+            "Power Apps",
+            "--progress-interval",
+            "200ms",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("newswire watch starts");
+    let stdout = watch.stdout.take().expect("stdout");
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if lines.send(line.expect("a line")).is_err() {
+                return;
+            }
+        }
+    });
+    let mut events: Vec<serde_json::Value> = Vec::new();
+    loop {
+        let line = received
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a line within the deadline");
+        let event: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+        let revision = event["revision"].as_i64().expect("a revision");
+        events.push(event);
+        if revision >= last_revision {
+            break;
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let summary: Vec<(String, i64, String)> = events
+        .iter()
+        .map(|event| {
+            (
+                event["type"].as_str().expect("a type").to_string(),
+                event["revision"].as_i64().expect("a revision"),
+                event["article"]["key"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("CREATED".to_string(), 1, "one".to_string()),
+            ("CREATED".to_string(), 3, "three".to_string()),
+        ]
+    );
+    assert_eq!(events[0]["article"]["title"], "Title one");
+    assert_eq!(events[0]["article"]["topics"][0], "Power Apps");
+    assert!(events[0]["commitTime"].is_string());
+}

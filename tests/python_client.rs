@@ -1,7 +1,7 @@
 //! The proto contract works from another language: a Python client generated
 //! from `proto/` with `grpc_tools.protoc` drives a real server through
 //! `tests/python/client_check.py` (import, get by key/id/URL, paged list,
-//! error codes).
+//! StreamArticles, WatchArticles with catch-up and snapshot, error codes).
 //!
 //! Needs the Python tools that `scripts/test` installs into `.tools/venv`; it
 //! finds them through `NEWSWIRE_PYTHON`, which `scripts/test` sets.

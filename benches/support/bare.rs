@@ -3,12 +3,14 @@
 //! else. The gap between it and newswire is what newswire itself costs per
 //! call (lookup, SQLite, conversions), as opposed to HTTP/2 and protobuf.
 
+use futures::stream::BoxStream;
 use newswire::proto::article_service_server::ArticleService;
 use newswire::proto::{
     BatchGetArticlesRequest, BatchGetArticlesResponse, CreateArticleRequest, CreateArticleResponse,
     DeleteArticleRequest, DeleteArticleResponse, GetArticleRequest, GetArticleResponse,
     ImportArticlesRequest, ImportArticlesResponse, ListArticlesRequest, ListArticlesResponse,
-    UpdateArticleRequest, UpdateArticleResponse,
+    StreamArticlesRequest, StreamArticlesResponse, UpdateArticleRequest, UpdateArticleResponse,
+    WatchArticlesRequest, WatchArticlesResponse,
 };
 use tonic::{Request, Response, Status, Streaming};
 
@@ -77,6 +79,28 @@ impl ArticleService for BareArticleService {
         &self,
         _request: Request<Streaming<ImportArticlesRequest>>,
     ) -> Result<Response<ImportArticlesResponse>, Status> {
+        Err(Status::unimplemented(
+            "the bare baseline serves GetArticle only",
+        ))
+    }
+
+    type StreamArticlesStream = BoxStream<'static, Result<StreamArticlesResponse, Status>>;
+
+    async fn stream_articles(
+        &self,
+        _request: Request<StreamArticlesRequest>,
+    ) -> Result<Response<Self::StreamArticlesStream>, Status> {
+        Err(Status::unimplemented(
+            "the bare baseline serves GetArticle only",
+        ))
+    }
+
+    type WatchArticlesStream = BoxStream<'static, Result<WatchArticlesResponse, Status>>;
+
+    async fn watch_articles(
+        &self,
+        _request: Request<WatchArticlesRequest>,
+    ) -> Result<Response<Self::WatchArticlesStream>, Status> {
         Err(Status::unimplemented(
             "the bare baseline serves GetArticle only",
         ))

@@ -6,7 +6,9 @@ mod import;
 mod lookup;
 mod page_token;
 pub mod status;
+mod stream;
 mod update_mask;
+pub mod watch;
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use crate::error::Error;
 use crate::proto::{self, article_service_server::ArticleService};
 use crate::query::{Order, PageRequest, PageSize};
 use crate::store::Store;
+use crate::watch::Feed;
 use convert::{article_from_proto, article_to_proto, query_from_proto, require_complete};
 use status::to_status;
 
@@ -29,12 +32,17 @@ pub const MAX_BATCH_GET: usize = 1000;
 #[derive(Clone)]
 pub struct ArticleApi {
     store: Arc<dyn Store>,
+    feed: Feed,
 }
 
 impl ArticleApi {
-    /// A service that keeps articles in `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    /// A service that keeps articles in the feed's store and serves the
+    /// feed's watches.
+    pub fn new(feed: Feed) -> Self {
+        Self {
+            store: feed.store(),
+            feed,
+        }
     }
 }
 
@@ -155,6 +163,26 @@ impl ArticleService for ArticleApi {
         }))
     }
 
+    type StreamArticlesStream = stream::ArticleStream;
+
+    async fn stream_articles(
+        &self,
+        request: Request<proto::StreamArticlesRequest>,
+    ) -> Result<Response<Self::StreamArticlesStream>, Status> {
+        let stream = stream::start(Arc::clone(&self.store), request.get_ref())?;
+        Ok(Response::new(stream))
+    }
+
+    type WatchArticlesStream = watch::EventStream;
+
+    async fn watch_articles(
+        &self,
+        request: Request<proto::WatchArticlesRequest>,
+    ) -> Result<Response<Self::WatchArticlesStream>, Status> {
+        let events = watch::start(&self.feed, request.get_ref())?;
+        Ok(Response::new(events))
+    }
+
     async fn import_articles(
         &self,
         request: Request<Streaming<proto::ImportArticlesRequest>>,
@@ -171,7 +199,7 @@ fn page_request(request: &proto::ListArticlesRequest) -> Result<PageRequest, Err
     let size = PageSize::parse(request.page_size)?;
     let after = match request.page_token.as_str() {
         "" => None,
-        token => Some(page_token::decode(token, &query, order)?),
+        token => Some(page_token::decode(token, &query, order, "page_token")?),
     };
     Ok(PageRequest {
         query,

@@ -23,8 +23,14 @@ pub fn encode(query: &ArticleQuery, order: Order, cursor: Cursor) -> String {
 }
 
 /// The cursor in `token`, which must have been made for `query` in `order`.
-pub fn decode(token: &str, query: &ArticleQuery, order: Order) -> Result<Cursor, Error> {
-    let invalid = || Error::invalid("page_token", "is not a token this server issued");
+/// `field` names the request field that carried it, for errors.
+pub fn decode(
+    token: &str,
+    query: &ArticleQuery,
+    order: Order,
+    field: &str,
+) -> Result<Cursor, Error> {
+    let invalid = || Error::invalid(field, "is not a token this server issued");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let plain = String::from_utf8(bytes).map_err(|_| invalid())?;
     let mut parts = plain.split('|');
@@ -39,12 +45,12 @@ pub fn decode(token: &str, query: &ArticleQuery, order: Order) -> Result<Cursor,
     };
     if fingerprint != query.fingerprint(order) {
         return Err(Error::invalid(
-            "page_token",
+            field,
             "was issued for a different query or order_by; send the same query with it",
         ));
     }
     let sort_value = sort_value.parse().map_err(|_| invalid())?;
-    let id = ArticleId::parse(id, "page_token").map_err(|_| invalid())?;
+    let id = ArticleId::parse(id, field).map_err(|_| invalid())?;
     Ok(Cursor { sort_value, id })
 }
 
@@ -64,14 +70,25 @@ mod tests {
             id: ArticleId::generate(),
         };
         let token = encode(&query, order, cursor);
-        assert_eq!(decode(&token, &query, order).ok(), Some(cursor));
+        assert_eq!(
+            decode(&token, &query, order, "page_token").ok(),
+            Some(cursor)
+        );
 
         let other = ArticleQuery {
             min_heat: Some(4),
             ..ArticleQuery::default()
         };
-        assert!(decode(&token, &other, order).is_err());
-        assert!(decode("not a token", &query, order).is_err());
-        assert!(decode(&URL_SAFE_NO_PAD.encode("v1|x|1"), &query, order).is_err());
+        assert!(decode(&token, &other, order, "page_token").is_err());
+        assert!(decode("not a token", &query, order, "page_token").is_err());
+        assert!(
+            decode(
+                &URL_SAFE_NO_PAD.encode("v1|x|1"),
+                &query,
+                order,
+                "page_token"
+            )
+            .is_err()
+        );
     }
 }

@@ -66,6 +66,34 @@ pub fn to_status(error: Error) -> Status {
                 ),
             )
         }
+        Error::RevisionCompacted { requested, oldest } => {
+            let message = format!(
+                "start_revision {requested} is older than the change log keeps; \
+                 the oldest revision to resume after is {oldest} \
+                 (or start over with send_initial)"
+            );
+            let details = ErrorDetails::with_error_info(
+                "REVISION_COMPACTED",
+                "newswire",
+                [("oldest_revision".to_string(), oldest.to_string())],
+            );
+            Status::with_error_details(Code::OutOfRange, message, details)
+        }
+        Error::WatcherTooSlow {
+            last_revision,
+            buffer,
+        } => {
+            let message = format!(
+                "the watch fell more than {buffer} changes behind the feed and was ended; \
+                 resume with start_revision {last_revision}"
+            );
+            let details = ErrorDetails::with_error_info(
+                "WATCHER_TOO_SLOW",
+                "newswire",
+                [("last_revision".to_string(), last_revision.to_string())],
+            );
+            Status::with_error_details(Code::ResourceExhausted, message, details)
+        }
         Error::Internal(message) => {
             tracing::error!(%message, "internal error");
             Status::internal("internal error; see the server log")

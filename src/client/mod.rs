@@ -1,8 +1,9 @@
-//! The client commands, `import` and `export`, which talk to a running
+//! The client commands, `import`, `export` and `watch`, which talk to a running
 //! server through the generated gRPC client like any other service would.
 
 pub mod export;
 pub mod import;
+pub mod watch;
 
 use tonic::transport::{Channel, Endpoint};
 

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 
 use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
 use crate::query::{Page, PageRequest};
-use crate::store::{Change, Deleted, Store, StoreResult, UpsertItem, UpsertOutcome};
+use crate::store::{Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome};
 
 /// Articles kept at most; when full, the cache starts over.
 pub const DEFAULT_CAPACITY: usize = 50_000;
@@ -139,5 +139,18 @@ impl<S: Store> Store for CachingStore<S> {
 
     async fn current_revision(&self) -> StoreResult<Revision> {
         self.inner.current_revision().await
+    }
+
+    /// Compaction removes change-log entries only, which the cache never
+    /// holds.
+    async fn compact_change_log(&self, retention: Retention) -> StoreResult<Revision> {
+        self.inner.compact_change_log(retention).await
+    }
+
+    fn external_commits(
+        &self,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+    ) -> Option<futures::future::BoxFuture<'static, ()>> {
+        self.inner.external_commits(wake)
     }
 }

@@ -24,6 +24,7 @@ mod connection;
 mod errors;
 mod explain;
 mod list_sql;
+mod listener;
 mod reads;
 mod rows;
 mod schema;
@@ -44,7 +45,7 @@ use self::shared_reads::{SharedReader, SharedReaders};
 use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
-use crate::store::{Change, Deleted, Store, StoreResult, UpsertItem, UpsertOutcome};
+use crate::store::{Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
@@ -78,6 +79,8 @@ pub struct PostgresStore {
     pool: Pool,
     /// Reads, pipelined on a few shared sessions.
     readers: SharedReaders,
+    /// For the change feed's listener connection, opened apart from the pool.
+    settings: Arc<Settings>,
     /// `host:port/database`, for messages.
     target: String,
 }
@@ -132,7 +135,8 @@ impl PostgresStore {
         );
         Ok(Self {
             pool,
-            readers: SharedReaders::new(settings, readers),
+            readers: SharedReaders::new(settings.clone(), readers),
+            settings,
             target,
         })
     }
@@ -224,5 +228,19 @@ impl Store for PostgresStore {
         reads::current_revision(&client)
             .await
             .map_err(Failure::into_error)
+    }
+
+    async fn compact_change_log(&self, retention: Retention) -> StoreResult<Revision> {
+        writes::compact_change_log(&self.pool, retention)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    /// One LISTEN connection per store, whatever the number of watchers.
+    fn external_commits(
+        &self,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+    ) -> Option<futures::future::BoxFuture<'static, ()>> {
+        Some(Box::pin(listener::listen(Settings::clone(&self.settings), wake)))
     }
 }

@@ -35,7 +35,7 @@ use self::writer::Writer;
 use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
-use crate::store::{Change, Deleted, Store, StoreResult, UpsertItem, UpsertOutcome};
+use crate::store::{Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome};
 
 /// How long a connection waits for a lock held by another process (a
 /// backup, the `sqlite3` shell) before reporting `Unavailable`.
@@ -224,6 +224,12 @@ impl Store for SqliteStore {
         self.read(|connection| reads::current_revision(connection))
             .await
     }
+
+    async fn compact_change_log(&self, retention: Retention) -> StoreResult<Revision> {
+        self.writer
+            .run(move |connection| writes::compact_change_log(connection, retention))
+            .await
+    }
 }
 
 #[cfg(test)]
@@ -297,7 +303,7 @@ mod tests {
         let version: i64 = connection
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 1);
+        assert_eq!(version, 2);
         drop(open_in(&directory));
     }
 }

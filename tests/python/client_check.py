@@ -195,6 +195,7 @@ class Checks:
         self.stub = stub
         self.pb = pb
         self.documents = documents
+        self.last_revision = 0
 
     def import_documents(
         self, documents: list[CorpusDocument], extra: tuple[tuple[str, str], ...] = ()
@@ -215,6 +216,7 @@ class Checks:
             "first import: (created, updated, unchanged, failed)",
         )
         check(response.last_revision > 0, f"first import: last_revision {response.last_revision} is not > 0")
+        self.last_revision = response.last_revision
 
         print("ImportArticles again, plus one document without a title or date")
         bad_source = "broken-document.md"
@@ -314,6 +316,56 @@ class Checks:
         )
         self.check_list(self.pb.ArticleQuery(), self.documents, page_size=3, what="ListArticles(all, page_size=3)")
 
+    def check_stream(self) -> None:
+        print("StreamArticles: every article, then resumed after the second")
+        messages = list(
+            self.stub.StreamArticles(self.pb.StreamArticlesRequest(read_batch_size=2), timeout=RPC_TIMEOUT_SECONDS)
+        )
+        check_equal(
+            sorted(m.article.key for m in messages), sorted(d.key for d in self.documents), "streamed keys"
+        )
+        resumed = list(
+            self.stub.StreamArticles(
+                self.pb.StreamArticlesRequest(start_after=messages[1].resume_token), timeout=RPC_TIMEOUT_SECONDS
+            )
+        )
+        check_equal([m.article.key for m in resumed], [m.article.key for m in messages[2:]], "resumed keys")
+
+    def check_watch(self) -> None:
+        """A watch from revision 0 replays the import's changes in order; a
+        snapshot watch lists every article, then marks the snapshot."""
+        event_type = self.pb.ArticleEvent.Type
+        print(f"WatchArticles(start_revision=0) through revision {self.last_revision}")
+        request = self.pb.WatchArticlesRequest(start_revision=0)
+        request.progress_interval.FromMilliseconds(200)
+        call = self.stub.WatchArticles(request, timeout=RPC_TIMEOUT_SECONDS)
+        changes = []
+        for response in call:
+            event = response.event
+            if event.type == event_type.TYPE_CREATED:
+                changes.append((event.revision, event.article.key))
+            if event.revision >= self.last_revision:
+                break
+        call.cancel()
+        check_equal(
+            changes,
+            [(index + 1, d.key) for index, d in enumerate(self.documents)],
+            "watched (revision, key) of the import",
+        )
+
+        print("WatchArticles(send_initial=True)")
+        call = self.stub.WatchArticles(self.pb.WatchArticlesRequest(send_initial=True), timeout=RPC_TIMEOUT_SECONDS)
+        initial = []
+        for response in call:
+            event = response.event
+            if event.type == event_type.TYPE_INITIAL:
+                initial.append(event.article.key)
+            elif event.type == event_type.TYPE_INITIAL_DONE:
+                check_equal(event.revision, self.last_revision, "snapshot revision")
+                break
+        call.cancel()
+        check_equal(sorted(initial), sorted(d.key for d in self.documents), "snapshot keys")
+
     def check_errors(self) -> None:
         import grpc
 
@@ -357,6 +409,8 @@ def main() -> int:
             checks.check_import()
             checks.check_get()
             checks.check_lists()
+            checks.check_stream()
+            checks.check_watch()
             checks.check_errors()
         except CheckFailed as failure:
             print(f"FAILED: {failure}", file=sys.stderr)

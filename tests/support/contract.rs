@@ -36,7 +36,7 @@ use newswire::article::{
 };
 use newswire::error::Error;
 use newswire::query::{ArticleQuery, Cursor, Direction, Order, PageRequest, PageSize, SortField};
-use newswire::store::{ChangeKind, Store, UpsertItem, UpsertOutcome};
+use newswire::store::{ChangeKind, Retention, Store, UpsertItem, UpsertOutcome};
 
 /// A fresh database for one check, owned by the backend's test crate.
 #[async_trait::async_trait]
@@ -85,6 +85,8 @@ macro_rules! store_contract_tests {
             pagination_survives_concurrent_inserts_and_deletes
         );
         contract::store_contract_test!($new_database, reopening_keeps_everything);
+        contract::store_contract_test!($new_database, updates_log_the_content_before_them);
+        contract::store_contract_test!($new_database, compaction_keeps_what_the_retention_says);
     };
 }
 pub(crate) use store_contract_tests;
@@ -1044,6 +1046,160 @@ pub async fn revisions_increase_with_one_change_per_committed_write(
             .expect("changes_since")
             .is_empty()
     );
+}
+
+/// An update's entry keeps the content before it (front matter only), so
+/// a filtered watch can tell entering from leaving; creates and deletes
+/// keep none.
+pub async fn updates_log_the_content_before_them(database: &impl ContractDatabase) {
+    let store = database.open_store().await;
+    let original = sample_content("alpha", "2024-01-01T00:00:00Z");
+    let created = store
+        .create(key("a"), original.clone())
+        .await
+        .expect("create");
+    let mut unpublished = original.clone();
+    unpublished.published = Some(false);
+    let patch = ArticlePatch {
+        fields: vec![ContentField::Published],
+        key: None,
+        source: unpublished.clone(),
+    };
+    let updated = store
+        .update(&Lookup::Id(created.id), &patch, None)
+        .await
+        .expect("update");
+    let mut retitled = unpublished.clone();
+    retitled.title = "alpha renamed".to_string();
+    store
+        .upsert_batch(vec![
+            UpsertItem {
+                key: key("a"),
+                content: retitled.clone(),
+            },
+            UpsertItem {
+                key: key("a"),
+                content: original.clone(),
+            },
+        ])
+        .await
+        .expect("the batch commits");
+    store
+        .delete(&Lookup::Id(created.id), None)
+        .await
+        .expect("delete");
+    let changes = store
+        .changes_since(Revision(0), 100)
+        .await
+        .expect("changes_since");
+    let front_matter = |content: &ArticleContent| content.front_matter_json();
+    let befores: Vec<(ChangeKind, Option<String>)> = changes
+        .iter()
+        .map(|change| {
+            if let Some(before) = &change.before {
+                assert_eq!(before.body, "", "the body is not kept");
+            }
+            (change.kind, change.before.as_ref().map(front_matter))
+        })
+        .collect();
+    assert_eq!(
+        befores,
+        vec![
+            (ChangeKind::Created, None),
+            (ChangeKind::Updated, Some(front_matter(&original))),
+            (ChangeKind::Updated, Some(front_matter(&unpublished))),
+            (ChangeKind::Updated, Some(front_matter(&retitled))),
+            (ChangeKind::Deleted, None),
+        ]
+    );
+    assert_eq!(changes[1].article, updated);
+}
+
+/// Compaction removes what the retention no longer keeps, and only that;
+/// resuming below the mark is an error naming it, never a silent gap; the
+/// current revision survives even when every entry is gone.
+pub async fn compaction_keeps_what_the_retention_says(database: &impl ContractDatabase) {
+    let store = database.open_store().await;
+    for index in 0..10 {
+        store
+            .create(
+                key(&format!("article-{index}")),
+                sample_content(&format!("article {index}"), "2024-01-01T00:00:00Z"),
+            )
+            .await
+            .expect("create");
+    }
+    let keep = |max_age: Option<std::time::Duration>, max_entries: Option<u64>| Retention {
+        max_age,
+        max_entries,
+    };
+    // Nothing is old enough yet.
+    let mark = store
+        .compact_change_log(keep(Some(std::time::Duration::from_secs(3600)), None))
+        .await
+        .expect("compact");
+    assert_eq!(mark, Revision(0));
+    assert_eq!(change_count(store.as_ref()).await, 10);
+
+    let mark = store
+        .compact_change_log(keep(None, Some(4)))
+        .await
+        .expect("compact");
+    assert_eq!(mark, Revision(6));
+    let kept: Vec<i64> = store
+        .changes_since(Revision(6), 100)
+        .await
+        .expect("changes_since at the mark")
+        .iter()
+        .map(|change| change.revision.0)
+        .collect();
+    assert_eq!(kept, vec![7, 8, 9, 10]);
+    match store.changes_since(Revision(5), 100).await {
+        Err(Error::RevisionCompacted { requested, oldest }) => {
+            assert_eq!((requested, oldest), (5, 6));
+        }
+        other => panic!("expected RevisionCompacted, got {other:?}"),
+    }
+    // The mark never goes down.
+    let mark = store
+        .compact_change_log(keep(None, Some(100)))
+        .await
+        .expect("compact");
+    assert_eq!(mark, Revision(6));
+
+    // By age: everything committed before now.
+    let mark = store
+        .compact_change_log(keep(Some(std::time::Duration::ZERO), None))
+        .await
+        .expect("compact");
+    assert_eq!(mark, Revision(10));
+    assert!(
+        store
+            .changes_since(Revision(10), 100)
+            .await
+            .expect("changes_since")
+            .is_empty()
+    );
+    assert_eq!(
+        store.current_revision().await.expect("revision"),
+        Revision(10)
+    );
+    let next = store
+        .create(
+            key("after"),
+            sample_content("after", "2024-01-02T00:00:00Z"),
+        )
+        .await
+        .expect("create after compaction");
+    assert_eq!(next.revision, Revision(11), "revisions are never reused");
+    let after: Vec<i64> = store
+        .changes_since(Revision(10), 100)
+        .await
+        .expect("changes_since")
+        .iter()
+        .map(|change| change.revision.0)
+        .collect();
+    assert_eq!(after, vec![11]);
 }
 
 // ---------------------------------------------------------------------------

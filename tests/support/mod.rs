@@ -4,6 +4,8 @@
 
 pub mod cluster;
 pub mod corpus;
+pub mod history;
 pub mod postgres;
 pub mod process;
 pub mod server;
+pub mod watch;

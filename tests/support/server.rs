@@ -53,6 +53,29 @@ impl TestServer {
 
     /// A server over `store`; `data` lives as long as the server.
     pub async fn start_with(store: Arc<dyn Store>, data: tempfile::TempDir) -> Self {
+        Self::start_with_limits(store, data, ServerLimits::default()).await
+    }
+
+    /// A server over a fresh SQLite database with `limits` (the change
+    /// feed's settings among them).
+    pub async fn start_with_feed(feed: newswire::watch::FeedSettings) -> Self {
+        let data = tempfile::tempdir().expect("a temporary directory");
+        let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
+            .expect("the store opens");
+        let limits = ServerLimits {
+            feed,
+            ..ServerLimits::default()
+        };
+        Self::start_with_limits(store, data, limits).await
+    }
+
+    /// A server over `store` with `limits`; `data` lives as long as the
+    /// server.
+    pub async fn start_with_limits(
+        store: Arc<dyn Store>,
+        data: tempfile::TempDir,
+        limits: ServerLimits,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind an ephemeral port");
@@ -63,8 +86,7 @@ impl TestServer {
                 let _ = stopped.await;
             };
             if let Err(error) =
-                newswire::server::run(listener, store, ServerLimits::default(), shutdown_signal)
-                    .await
+                newswire::server::run(listener, store, limits, shutdown_signal).await
             {
                 panic!("the test server failed: {error:#}");
             }

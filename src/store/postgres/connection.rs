@@ -31,6 +31,7 @@ pub(super) const RECYCLE_CHECK: &str = "SELECT 1 / (now() = statement_timestamp(
      /* newswire: is this pooled session outside any transaction? */";
 
 /// A parsed database URL and the TLS it asks for.
+#[derive(Clone)]
 pub(super) struct Settings {
     config: Config,
     tls: Option<MakeRustlsConnect>,
@@ -108,6 +109,33 @@ impl Settings {
         })
     }
 
+    /// One connection outside the pool, and the stream of the
+    /// asynchronous messages (notifications) the server sends on it. The
+    /// stream drives the connection: poll it for the client to work; it
+    /// ends when the connection closes.
+    pub(super) async fn connect_with_messages(
+        &self,
+    ) -> Result<(tokio_postgres::Client, MessageStream), tokio_postgres::Error> {
+        fn messages<Connection>(mut connection: Connection) -> MessageStream
+        where
+            Connection: PollMessage + Send + 'static,
+        {
+            Box::pin(futures::stream::poll_fn(move |context| {
+                connection.poll_message_from(context)
+            }))
+        }
+        match &self.tls {
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls.clone()).await?;
+                Ok((client, messages(connection)))
+            }
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await?;
+                Ok((client, messages(connection)))
+            }
+        }
+    }
+
     /// A pool of at most `options.pool_size` connections, opened when
     /// needed and checked with `RECYCLE_CHECK` before each reuse.
     pub(super) fn pool(&self, options: &PostgresOptions) -> Result<Pool, Error> {
@@ -131,6 +159,33 @@ impl Settings {
             .recycle_timeout(Some(RECYCLE_TIMEOUT))
             .build()
             .map_err(|error| Error::Internal(format!("building the PostgreSQL pool: {error}")))
+    }
+}
+
+/// What the server sends a connection unasked, in order.
+pub(super) type MessageStream = futures::stream::BoxStream<
+    'static,
+    Result<tokio_postgres::AsyncMessage, tokio_postgres::Error>,
+>;
+
+/// `tokio_postgres::Connection::poll_message`, for either TLS.
+pub(super) trait PollMessage {
+    fn poll_message_from(
+        &mut self,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<tokio_postgres::AsyncMessage, tokio_postgres::Error>>>;
+}
+
+impl<Socket, Tls> PollMessage for tokio_postgres::Connection<Socket, Tls>
+where
+    Socket: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    Tls: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    fn poll_message_from(
+        &mut self,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<tokio_postgres::AsyncMessage, tokio_postgres::Error>>> {
+        self.poll_message(context)
     }
 }
 

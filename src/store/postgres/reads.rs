@@ -11,6 +11,7 @@ use super::list_sql::{Parameter, list_statement};
 use super::rows::{ARTICLE_COLUMNS, CHANGE_COLUMNS, read_article, read_change, uuid_of};
 use super::shared_reads::SharedReader;
 use crate::article::{Article, ArticleId, Lookup, Revision};
+use crate::error::Error;
 use crate::query::{Page, PageRequest};
 use crate::store::Change;
 
@@ -169,14 +170,34 @@ pub(super) async fn changes_since(
         .query(&statement, &[&after.0, &limit])
         .await
         .context(doing)?;
+    // Read after the rows: a compaction that removed any of what they
+    // should have held committed before this read, so it shows here.
+    let compacted_through = compacted_through(client).await?;
+    if after < compacted_through {
+        return Err(Failure::Domain(Error::RevisionCompacted {
+            requested: after.0,
+            oldest: compacted_through.0,
+        }));
+    }
     rows.iter().map(read_change).collect()
+}
+
+/// The revision through which the change log may have been compacted.
+pub(super) async fn compacted_through(client: &SharedReader) -> Result<Revision, Failure> {
+    let doing = "reading the change log's compaction mark";
+    let statement = client
+        .prepare_cached("SELECT compacted_through FROM change_log_compaction")
+        .await
+        .context(doing)?;
+    let row = client.query_one(&statement, &[]).await.context(doing)?;
+    Ok(Revision(row.try_get(0).context(doing)?))
 }
 
 /// The highest committed revision, 0 when nothing was ever written.
 pub(super) async fn current_revision(client: &SharedReader) -> Result<Revision, Failure> {
     let doing = "reading the current revision";
     let statement = client
-        .prepare_cached("SELECT COALESCE(MAX(revision), 0) FROM change_log")
+        .prepare_cached("SELECT value FROM revision_counter")
         .await
         .context(doing)?;
     let row = client.query_one(&statement, &[]).await.context(doing)?;

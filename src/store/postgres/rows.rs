@@ -37,7 +37,7 @@ pub(super) fn read_article(row: &Row, first: usize) -> Result<Article, Failure> 
 /// changes c`.
 pub(super) const CHANGE_COLUMNS: &str = "l.revision, c.kind, c.commit_time, c.article_id, \
      c.key, c.front_matter, c.body, c.create_time, c.update_time, \
-     COALESCE(c.article_revision, l.revision), c.etag";
+     COALESCE(c.article_revision, l.revision), c.etag, c.previous_front_matter";
 
 /// Reads the `CHANGE_COLUMNS` of `row`.
 pub(super) fn read_change(row: &Row) -> Result<Change, Failure> {
@@ -45,7 +45,12 @@ pub(super) fn read_change(row: &Row) -> Result<Change, Failure> {
     let kind: &str = row.try_get(1).context(doing)?;
     // Columns 3 to 10 are an article's, in `ARTICLE_COLUMNS` order.
     let article = read_article(row, 3)?;
+    let previous_front_matter: Option<&str> = row.try_get(11).context(doing)?;
+    let before = previous_front_matter
+        .map(|front_matter| ArticleContent::from_stored(front_matter, String::new()))
+        .transpose()?;
     Ok(Change {
+        before,
         revision: Revision(row.try_get(0).context(doing)?),
         kind: change_kind_from_column(kind)?,
         commit_time: row.try_get(2).context(doing)?,

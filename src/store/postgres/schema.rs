@@ -93,11 +93,44 @@ impl Migration {
 }
 
 /// Every migration, oldest first.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "articles, topics, urls, search, change log, revision counter",
-    sql: VERSION_1,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "articles, topics, urls, search, change log, revision counter",
+        sql: VERSION_1,
+    },
+    Migration {
+        version: 2,
+        name: "change feed: previous front matter of updates, compaction mark",
+        sql: VERSION_2,
+    },
+];
+
+/// Version 2: the change feed, as in SQLite's version 2 (see
+/// `store::sqlite::schema`): `changes.previous_front_matter` (an update's
+/// front matter before it, back-filled for existing updates) and the
+/// one-row `change_log_compaction`.
+const VERSION_2: &str = "
+ALTER TABLE changes ADD COLUMN previous_front_matter text;
+
+CREATE INDEX changes_backfill ON changes (article_id, change_id);
+UPDATE changes SET previous_front_matter = (
+    SELECT earlier.front_matter
+    FROM change_log AS earlier_log
+    JOIN changes AS earlier ON earlier.change_id = earlier_log.change_id
+    WHERE earlier.article_id = changes.article_id
+      AND earlier_log.revision < (SELECT revision FROM change_log WHERE change_id = changes.change_id)
+    ORDER BY earlier_log.revision DESC LIMIT 1
+) WHERE kind = 'updated';
+DROP INDEX changes_backfill;
+
+CREATE TABLE change_log_compaction (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    compacted_through bigint NOT NULL CHECK (compacted_through >= 0)
+);
+
+INSERT INTO change_log_compaction (compacted_through) VALUES (0);
+";
 
 /// Version 1: see the module documentation.
 const VERSION_1: &str = "

@@ -59,7 +59,7 @@ use crate::article::{
     Article, ArticleContent, ArticleId, ArticleKey, ArticlePatch, Etag, Lookup, Revision,
 };
 use crate::error::Error;
-use crate::store::{ChangeKind, Deleted, UpsertItem, UpsertOutcome};
+use crate::store::{ChangeKind, Deleted, Retention, UpsertItem, UpsertOutcome};
 
 /// Attempts of one transaction that serialization failures or deadlocks
 /// roll back, before `Unavailable`.
@@ -113,6 +113,73 @@ async fn checkout(pool: &Pool) -> Result<Object, Failure> {
 fn backoff(attempt: u32) -> Duration {
     let jitter = u64::from(Utc::now().timestamp_subsec_nanos() % 5_000_000);
     Duration::from_millis(5 * u64::from(attempt)) + Duration::from_nanos(jitter)
+}
+
+/// Removes the change-log entries `retention` no longer keeps, moves the
+/// compaction mark up to the last one removed, and returns the mark. The
+/// mark's row lock makes replicas compacting together take turns.
+pub(super) async fn compact_change_log(
+    pool: &Pool,
+    retention: Retention,
+) -> Result<Revision, Failure> {
+    let doing = "compacting the change log";
+    let mut client = checkout(pool).await?;
+    let transaction = begin(&mut client).await?;
+    let mark: i64 = transaction
+        .query_one(
+            "SELECT compacted_through FROM change_log_compaction FOR UPDATE",
+            &[],
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .context(doing)?;
+    let current: i64 = transaction
+        .query_one("SELECT value FROM revision_counter", &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .context(doing)?;
+    let mut through = mark;
+    if let Some(max_entries) = retention.max_entries {
+        let max_entries = i64::try_from(max_entries).unwrap_or(i64::MAX);
+        through = through.max(current.saturating_sub(max_entries));
+    }
+    if let Some(cutoff) = retention
+        .max_age
+        .and_then(|age| chrono::Duration::from_std(age).ok())
+        .and_then(|age| now().checked_sub_signed(age))
+    {
+        let expired: Option<i64> = transaction
+            .query_one(
+                "SELECT MAX(l.revision) FROM change_log l \
+                 JOIN changes c ON c.change_id = l.change_id WHERE c.commit_time < $1",
+                &[&cutoff],
+            )
+            .await
+            .and_then(|row| row.try_get(0))
+            .context(doing)?;
+        through = through.max(expired.unwrap_or(0));
+    }
+    if through > mark {
+        transaction
+            .execute(
+                "WITH removed AS ( \
+                     DELETE FROM change_log WHERE revision <= $1 RETURNING change_id \
+                 ) \
+                 DELETE FROM changes WHERE change_id IN (SELECT change_id FROM removed)",
+                &[&through],
+            )
+            .await
+            .context(doing)?;
+        transaction
+            .execute(
+                "UPDATE change_log_compaction SET compacted_through = $1",
+                &[&through],
+            )
+            .await
+            .context(doing)?;
+    }
+    commit(transaction).await?;
+    Ok(Revision(through))
 }
 
 /// Stores a new article; `AlreadyExists` if the key is taken.
@@ -645,6 +712,8 @@ async fn update_article(
                      etag = $15 \
                  WHERE id = $1 \
                  RETURNING id, key, front_matter, body, create_time, update_time, etag \
+             ), previous AS ( \
+                 SELECT front_matter FROM articles WHERE id = $1 \
              ), stale_topics AS ( \
                  DELETE FROM article_topics WHERE article_id = $1 AND topic <> ALL($16::text[]) \
              ), topics AS ( \
@@ -657,9 +726,9 @@ async fn update_article(
                  SELECT $1, url FROM unnest($17::text[]) AS url ON CONFLICT DO NOTHING \
              ) \
              INSERT INTO changes (kind, commit_time, article_id, key, front_matter, body, \
-                 create_time, update_time, etag) \
+                 create_time, update_time, etag, previous_front_matter) \
              SELECT $18, update_time, id, key, front_matter, body, create_time, update_time, \
-                 etag FROM written \
+                 etag, (SELECT front_matter FROM previous) FROM written \
              RETURNING change_id",
         )
         .await
@@ -721,7 +790,9 @@ impl PendingChanges {
     }
 
     /// Gives the changes the next revisions, in order, and stamps each
-    /// article with its last change's revision. MUST be the transaction's
+    /// article with its last change's revision, and notifies the replicas'
+    /// listeners (PostgreSQL delivers the notification at commit, and not
+    /// at all on rollback). MUST be the transaction's
     /// last statement before `COMMIT`: it takes the counter row's lock,
     /// held until the transaction ends (see the module documentation).
     async fn assign_revisions(
@@ -755,14 +826,19 @@ impl PendingChanges {
                      FROM counter, unnest($2::uuid[], $3::bigint[]) AS stamp (id, position) \
                      WHERE articles.id = stamp.id \
                  ) \
-                 SELECT before_first FROM counter",
+                 SELECT before_first, pg_notify($4, '') IS NULL FROM counter",
             )
             .await
             .context(doing)?;
         let row = transaction
             .query_one(
                 &statement,
-                &[&self.change_ids, &stamped_articles, &stamped_positions],
+                &[
+                    &self.change_ids,
+                    &stamped_articles,
+                    &stamped_positions,
+                    &super::listener::CHANNEL,
+                ],
             )
             .await
             .context(doing)?;

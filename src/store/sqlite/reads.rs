@@ -91,14 +91,25 @@ pub(super) fn list(connection: &Connection, request: &PageRequest) -> Result<Pag
     Ok(Page { articles, next })
 }
 
-/// Change-log entries after `after`, oldest first.
+/// Change-log entries after `after`, oldest first, read in one snapshot
+/// with the compaction mark, so that a compaction cannot slip between them.
 pub(super) fn changes_since(
-    connection: &Connection,
+    connection: &mut Connection,
     after: Revision,
     limit: usize,
 ) -> Result<Vec<Change>, Error> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = connection
+    let transaction = connection
+        .transaction()
+        .context("starting a read transaction")?;
+    let compacted_through = compacted_through(&transaction)?;
+    if after < compacted_through {
+        return Err(Error::RevisionCompacted {
+            requested: after.0,
+            oldest: compacted_through.0,
+        });
+    }
+    let rows = transaction
         .prepare_cached(&format!(
             "SELECT {CHANGE_COLUMNS} FROM change_log WHERE revision > ?1 \
              ORDER BY revision LIMIT ?2"
@@ -109,14 +120,28 @@ pub(super) fn changes_since(
                 .collect::<rusqlite::Result<Vec<_>>>()
         })
         .context("reading the change log")?;
+    transaction.commit().context("ending a read transaction")?;
     rows.into_iter().map(ChangeRow::into_change).collect()
 }
 
-/// The highest committed revision, 0 when nothing was ever written.
+/// The highest committed revision, 0 when nothing was ever written. The
+/// compaction mark counts too: compaction may have removed every entry.
 pub(super) fn current_revision(connection: &Connection) -> Result<Revision, Error> {
     connection
-        .prepare_cached("SELECT COALESCE(MAX(revision), 0) FROM change_log")
+        .prepare_cached(
+            "SELECT MAX(COALESCE((SELECT MAX(revision) FROM change_log), 0), \
+             (SELECT compacted_through FROM change_log_compaction))",
+        )
         .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
         .map(Revision)
         .context("reading the current revision")
+}
+
+/// The revision through which the change log may have been compacted.
+pub(super) fn compacted_through(connection: &Connection) -> Result<Revision, Error> {
+    connection
+        .prepare_cached("SELECT compacted_through FROM change_log_compaction")
+        .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+        .map(Revision)
+        .context("reading the change log's compaction mark")
 }

@@ -56,7 +56,7 @@ impl ArticleRow {
 /// The columns `ChangeRow::read` expects, in order, from `change_log`.
 pub(super) const CHANGE_COLUMNS: &str = "revision, kind, commit_time, article_id, key, \
      front_matter, body, create_time, update_time, etag, \
-     COALESCE(article_revision, revision)";
+     COALESCE(article_revision, revision), previous_front_matter";
 
 /// A `change_log` row as SQLite gives it.
 pub(super) struct ChangeRow {
@@ -64,6 +64,7 @@ pub(super) struct ChangeRow {
     kind: String,
     commit_time: i64,
     article: ArticleRow,
+    previous_front_matter: Option<String>,
 }
 
 impl ChangeRow {
@@ -83,13 +84,19 @@ impl ChangeRow {
                 revision: row.get(10)?,
                 etag: row.get(9)?,
             },
+            previous_front_matter: row.get(11)?,
         })
     }
 
     /// The change this row records.
     pub(super) fn into_change(self) -> Result<Change, Error> {
         let article = self.article.into_article()?;
+        let before = self
+            .previous_front_matter
+            .map(|front_matter| ArticleContent::from_stored(&front_matter, String::new()))
+            .transpose()?;
         Ok(Change {
+            before,
             revision: Revision(self.revision),
             kind: change_kind_from_column(&self.kind)?,
             commit_time: time_from_micros(self.commit_time)?,

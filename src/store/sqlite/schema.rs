@@ -43,6 +43,18 @@
 //! Indexes serve every order with its id tiebreak, every equality filter
 //! together with the default newest-first order, topic and URL lookups, and
 //! the foreign keys' cascades.
+//!
+//! # Version 2: the change feed
+//!
+//! `change_log.previous_front_matter` keeps, for an update, the front
+//! matter the article had before it (NULL otherwise), so a filtered watch
+//! can tell whether an update made the article enter or leave its filter.
+//! Existing updates get it from the article's entry before them.
+//!
+//! `change_log_compaction` is one row: `compacted_through`, the revision
+//! through which entries may have been removed by the retention. Resuming
+//! a feed below it fails instead of skipping what is gone. It also keeps
+//! the current revision known when every entry was removed.
 
 use rusqlite_migration::{M, Migrations};
 
@@ -115,9 +127,30 @@ CREATE TABLE change_log (
 ) STRICT;
 ";
 
+/// Version 2: see the module documentation. The temporary index makes the
+/// back-fill linear rather than quadratic.
+const VERSION_2: &str = "
+ALTER TABLE change_log ADD COLUMN previous_front_matter TEXT;
+
+CREATE INDEX change_log_backfill ON change_log (article_id, revision);
+UPDATE change_log SET previous_front_matter = (
+    SELECT earlier.front_matter FROM change_log AS earlier
+    WHERE earlier.article_id = change_log.article_id AND earlier.revision < change_log.revision
+    ORDER BY earlier.revision DESC LIMIT 1
+) WHERE kind = 'updated';
+DROP INDEX change_log_backfill;
+
+CREATE TABLE change_log_compaction (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    compacted_through INTEGER NOT NULL
+) STRICT;
+
+INSERT INTO change_log_compaction (singleton, compacted_through) VALUES (1, 0);
+";
+
 /// Every migration, oldest first.
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(VERSION_1)])
+    Migrations::new(vec![M::up(VERSION_1), M::up(VERSION_2)])
 }
 
 /// An in-memory database at the current schema, for unit tests.

@@ -30,7 +30,7 @@ use crate::article::{
 };
 use crate::error::Error;
 use crate::query::SortField;
-use crate::store::{ChangeKind, Deleted, UpsertItem, UpsertOutcome};
+use crate::store::{ChangeKind, Deleted, Retention, UpsertItem, UpsertOutcome};
 
 /// Stores a new article; `AlreadyExists` if the key is taken.
 pub(super) fn create(
@@ -586,7 +586,7 @@ fn write_new<'a>(
     version: &ArticleVersion<'a>,
     search: &mut SearchUpdates<'a>,
 ) -> Result<Revision, Error> {
-    let revision = log_change(connection, ChangeKind::Created, version)?;
+    let revision = log_change(connection, ChangeKind::Created, version, None)?;
     connection
         .prepare_cached(
             "INSERT INTO articles (id, key, front_matter, body, published_at, \
@@ -631,7 +631,7 @@ fn write_existing<'a>(
     version: &ArticleVersion<'a>,
     search: &mut SearchUpdates<'a>,
 ) -> Result<Revision, Error> {
-    let revision = log_change(connection, ChangeKind::Updated, version)?;
+    let revision = log_change(connection, ChangeKind::Updated, version, Some(seq))?;
     connection
         .prepare_cached(
             "UPDATE articles SET key = ?2, front_matter = ?3, body = ?4, published_at = ?5, \
@@ -677,16 +677,21 @@ fn key_error(error: rusqlite::Error, key: &ArticleKey, doing: &str) -> Error {
 }
 
 /// Appends the change-log entry of a create or update and returns its
-/// revision, which becomes the article's.
+/// revision, which becomes the article's. `updating` is the row an update
+/// is about to overwrite: its front matter is kept as the entry's
+/// `previous_front_matter`.
 fn log_change(
     connection: &Connection,
     kind: ChangeKind,
     version: &ArticleVersion<'_>,
+    updating: Option<i64>,
 ) -> Result<Revision, Error> {
     connection
         .prepare_cached(
             "INSERT INTO change_log (kind, commit_time, article_id, key, front_matter, body, \
-             create_time, update_time, etag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             create_time, update_time, etag, previous_front_matter) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+             (SELECT front_matter FROM articles WHERE seq = ?10))",
         )
         .and_then(|mut statement| {
             statement.execute(params![
@@ -699,11 +704,51 @@ fn log_change(
                 micros(version.create_time),
                 micros(version.update_time),
                 version.serialized.etag.0,
+                updating,
             ])
         })
         .context("appending to the change log")?;
     // The revision is the row id (see `write_new`).
     Ok(Revision(connection.last_insert_rowid()))
+}
+
+/// Removes the change-log entries `retention` no longer keeps, moves the
+/// compaction mark up to the last one removed, and returns the mark.
+pub(super) fn compact_change_log(
+    connection: &mut Connection,
+    retention: Retention,
+) -> Result<Revision, Error> {
+    in_transaction(connection, |transaction| {
+        let current = super::reads::current_revision(transaction)?;
+        let mut through = super::reads::compacted_through(transaction)?.0;
+        if let Some(max_entries) = retention.max_entries {
+            let max_entries = i64::try_from(max_entries).unwrap_or(i64::MAX);
+            through = through.max(current.0.saturating_sub(max_entries));
+        }
+        if let Some(max_age) = retention.max_age {
+            let cutoff = chrono::Duration::from_std(max_age)
+                .ok()
+                .and_then(|age| now().checked_sub_signed(age));
+            if let Some(cutoff) = cutoff {
+                let older: Option<i64> = transaction
+                    .prepare_cached("SELECT MAX(revision) FROM change_log WHERE commit_time < ?1")
+                    .and_then(|mut statement| {
+                        statement.query_row([micros(cutoff)], |row| row.get(0))
+                    })
+                    .context("finding expired change-log entries")?;
+                through = through.max(older.unwrap_or(0));
+            }
+        }
+        transaction
+            .prepare_cached("DELETE FROM change_log WHERE revision <= ?1")
+            .and_then(|mut statement| statement.execute([through]))
+            .context("compacting the change log")?;
+        transaction
+            .prepare_cached("UPDATE change_log_compaction SET compacted_through = ?1")
+            .and_then(|mut statement| statement.execute([through]))
+            .context("moving the compaction mark")?;
+        Ok(Revision(through))
+    })
 }
 
 /// The `articles` columns filters and orders read, extracted from content.

@@ -1,0 +1,248 @@
+//! The pinned children: newswire, and the bare baseline that broadcasts
+//! pre-built events. Each prints `ADDRESS PID` on stdout, then serves
+//! until its stdin closes.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+use anyhow::{Context, bail};
+use futures::stream::{self, BoxStream, StreamExt};
+use newswire::api::convert::{article_to_proto, timestamp};
+use newswire::article::{Article, ArticleId, ArticleKey, Etag, Revision};
+use newswire::proto::article_event::Type;
+use newswire::proto::article_service_server::{ArticleService, ArticleServiceServer};
+use newswire::proto::{
+    ArticleEvent, BatchGetArticlesRequest, BatchGetArticlesResponse, CreateArticleRequest,
+    CreateArticleResponse, DeleteArticleRequest, DeleteArticleResponse, GetArticleRequest,
+    GetArticleResponse, ImportArticlesRequest, ImportArticlesResponse, ListArticlesRequest,
+    ListArticlesResponse, StreamArticlesRequest, StreamArticlesResponse, UpdateArticleRequest,
+    UpdateArticleResponse, WatchArticlesRequest, WatchArticlesResponse,
+};
+use newswire::server::ServerLimits;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, oneshot};
+use tonic::transport::server::TcpIncoming;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::corpus;
+
+/// `serve-newswire ADDRESS DATA_DIRECTORY`: newswire over a fresh SQLite
+/// database, through the library's `server::run`.
+pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
+    let [address, data] = arguments else {
+        bail!("usage: serve-newswire ADDRESS DATA_DIRECTORY");
+    };
+    runtime()?.block_on(async {
+        let store = newswire::store::open_embedded(&Path::new(data).join("newswire.sqlite3"))
+            .context("opening the SQLite store")?;
+        let listener = TcpListener::bind(address.as_str()).await?;
+        announce(&listener)?;
+        newswire::server::run(listener, store, ServerLimits::default(), stdin_closed()).await
+    })
+}
+
+/// `serve-bare ADDRESS`: the baseline. Every ImportArticles item makes it
+/// broadcast the next pre-built event (the corpus article it would be, as
+/// newswire sends it) to every watcher; nothing else happens per item.
+pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
+    let [address] = arguments else {
+        bail!("usage: serve-bare ADDRESS");
+    };
+    let events = prebuilt_events()?;
+    runtime()?.block_on(async {
+        let listener = TcpListener::bind(address.as_str()).await?;
+        announce(&listener)?;
+        let (sender, _) = broadcast::channel(4096);
+        let service = BareFeed {
+            events,
+            sender,
+            next: Mutex::new(0),
+        };
+        tonic::transport::Server::builder()
+            .add_service(ArticleServiceServer::new(service))
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                stdin_closed(),
+            )
+            .await
+            .context("serving")
+    })
+}
+
+/// The corpus as the CREATED events newswire would send, built once.
+fn prebuilt_events() -> anyhow::Result<Vec<WatchArticlesResponse>> {
+    let now = chrono::Utc::now();
+    let mut events = Vec::new();
+    for (index, document) in corpus::documents()?.iter().enumerate() {
+        let content = newswire::document::parse(&document.source, &document.text)?;
+        let stem = document
+            .source
+            .rsplit_once('.')
+            .map_or(document.source.as_str(), |(stem, _)| stem);
+        let article = Article {
+            id: ArticleId::generate(),
+            key: ArticleKey::parse(stem, "key")?,
+            etag: Etag(format!("{index:016x}")),
+            content,
+            create_time: now,
+            update_time: now,
+            revision: Revision(index as i64 + 1),
+        };
+        events.push(WatchArticlesResponse {
+            event: Some(ArticleEvent {
+                r#type: Type::Created as i32,
+                revision: index as i64 + 1,
+                commit_time: Some(timestamp(now)),
+                article: Some(article_to_proto(&article)),
+                filter_transition: 0,
+            }),
+        });
+    }
+    Ok(events)
+}
+
+struct BareFeed {
+    events: Vec<WatchArticlesResponse>,
+    sender: broadcast::Sender<WatchArticlesResponse>,
+    next: Mutex<usize>,
+}
+
+fn unimplemented() -> Status {
+    Status::unimplemented("the bare baseline serves WatchArticles and ImportArticles only")
+}
+
+#[tonic::async_trait]
+impl ArticleService for BareFeed {
+    async fn get_article(
+        &self,
+        _request: Request<GetArticleRequest>,
+    ) -> Result<Response<GetArticleResponse>, Status> {
+        Err(unimplemented())
+    }
+
+    async fn batch_get_articles(
+        &self,
+        _request: Request<BatchGetArticlesRequest>,
+    ) -> Result<Response<BatchGetArticlesResponse>, Status> {
+        Err(unimplemented())
+    }
+
+    async fn list_articles(
+        &self,
+        _request: Request<ListArticlesRequest>,
+    ) -> Result<Response<ListArticlesResponse>, Status> {
+        Err(unimplemented())
+    }
+
+    async fn create_article(
+        &self,
+        _request: Request<CreateArticleRequest>,
+    ) -> Result<Response<CreateArticleResponse>, Status> {
+        Err(unimplemented())
+    }
+
+    async fn update_article(
+        &self,
+        _request: Request<UpdateArticleRequest>,
+    ) -> Result<Response<UpdateArticleResponse>, Status> {
+        Err(unimplemented())
+    }
+
+    async fn delete_article(
+        &self,
+        _request: Request<DeleteArticleRequest>,
+    ) -> Result<Response<DeleteArticleResponse>, Status> {
+        Err(unimplemented())
+    }
+
+    async fn import_articles(
+        &self,
+        request: Request<Streaming<ImportArticlesRequest>>,
+    ) -> Result<Response<ImportArticlesResponse>, Status> {
+        let mut items = request.into_inner();
+        let mut created = 0;
+        while items.message().await?.is_some() {
+            let mut response = {
+                let mut next = self
+                    .next
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner());
+                let response = self.events[*next % self.events.len()].clone();
+                *next += 1;
+                response
+            };
+            // Committed now, as far as the latency measurement goes.
+            if let Some(event) = response.event.as_mut() {
+                event.commit_time = Some(timestamp(chrono::Utc::now()));
+            }
+            let _ = self.sender.send(response);
+            created += 1;
+        }
+        Ok(Response::new(ImportArticlesResponse {
+            created,
+            ..ImportArticlesResponse::default()
+        }))
+    }
+
+    type StreamArticlesStream = BoxStream<'static, Result<StreamArticlesResponse, Status>>;
+
+    async fn stream_articles(
+        &self,
+        _request: Request<StreamArticlesRequest>,
+    ) -> Result<Response<Self::StreamArticlesStream>, Status> {
+        Err(unimplemented())
+    }
+
+    type WatchArticlesStream = BoxStream<'static, Result<WatchArticlesResponse, Status>>;
+
+    async fn watch_articles(
+        &self,
+        _request: Request<WatchArticlesRequest>,
+    ) -> Result<Response<Self::WatchArticlesStream>, Status> {
+        let receiver = self.sender.subscribe();
+        let events = stream::unfold(receiver, |mut receiver| async move {
+            match receiver.recv().await {
+                Ok(event) => Some((Ok(event), receiver)),
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    Some((Err(Status::resource_exhausted("lagged")), receiver))
+                }
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        });
+        Ok(Response::new(events.boxed()))
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("building the server runtime")
+}
+
+/// Prints `ADDRESS PID`, the child's one line.
+fn announce(listener: &TcpListener) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{} {}", listener.local_addr()?, std::process::id())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Resolves when stdin reaches its end (the parent closed it or died).
+fn stdin_closed() -> impl Future<Output = ()> + Send + 'static {
+    let (closed, on_closed) = oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut sink = [0_u8; 64];
+        let mut stdin = std::io::stdin().lock();
+        for _ in 0..1_000_000 {
+            if !matches!(stdin.read(&mut sink), Ok(count) if count > 0) {
+                break;
+            }
+        }
+        let _ = closed.send(());
+    });
+    async move {
+        let _ = on_closed.await;
+    }
+}

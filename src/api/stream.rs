@@ -1,0 +1,111 @@
+//! StreamArticles: every article matching a query, read in keyset batches
+//! and sent through a small bounded channel.
+//!
+//! The channel is what keeps memory flat: the reader task waits for room
+//! before reading the next batch, and room appears only as tonic hands
+//! messages to HTTP/2, whose flow control follows the client's reading. A
+//! client that goes away drops the receiving end, so the reader's next send
+//! fails and it stops without reading further.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use super::convert::{article_to_proto, query_from_proto};
+use super::page_token;
+use super::status::to_status;
+use crate::error::Error;
+use crate::proto;
+use crate::query::{Order, PageRequest, PageSize};
+use crate::store::Store;
+
+/// Articles read per store query when the request gives no hint.
+pub const DEFAULT_READ_BATCH: i32 = 100;
+/// Messages queued ahead of HTTP/2: enough to keep the connection busy
+/// while the next batch is read, small enough to bound memory.
+const QUEUED_MESSAGES: usize = 32;
+
+/// The stream of responses tonic sends.
+pub type ArticleStream = ReceiverStream<Result<proto::StreamArticlesResponse, Status>>;
+
+/// Validates `request` and starts streaming; bad input fails here, before
+/// the first message.
+pub fn start(
+    store: Arc<dyn Store>,
+    request: &proto::StreamArticlesRequest,
+) -> Result<ArticleStream, Status> {
+    let first = first_batch(request).map_err(to_status)?;
+    let (sender, receiver) = mpsc::channel(QUEUED_MESSAGES);
+    tokio::spawn(send_all(store, first, sender));
+    Ok(ReceiverStream::new(receiver))
+}
+
+/// The first batch a request asks for, validated as ListArticles validates.
+fn first_batch(request: &proto::StreamArticlesRequest) -> Result<PageRequest, Error> {
+    let query = query_from_proto(request.query.as_ref(), "query")?;
+    let order = Order::parse(&request.order_by)?;
+    let size = match request.read_batch_size {
+        0 => PageSize::parse(DEFAULT_READ_BATCH),
+        size => PageSize::parse(size),
+    }
+    .map_err(|_| {
+        Error::invalid(
+            "read_batch_size",
+            format!(
+                "{} is not from 1 to {}",
+                request.read_batch_size,
+                crate::query::MAX_PAGE_SIZE
+            ),
+        )
+    })?;
+    let after = match request.start_after.as_str() {
+        "" => None,
+        token => Some(page_token::decode(token, &query, order, "start_after")?),
+    };
+    Ok(PageRequest {
+        query,
+        order,
+        size,
+        after,
+    })
+}
+
+/// Reads batch after batch into `sender` until the last, an error, or the
+/// client's departure.
+async fn send_all(
+    store: Arc<dyn Store>,
+    mut batch: PageRequest,
+    sender: mpsc::Sender<Result<proto::StreamArticlesResponse, Status>>,
+) {
+    loop {
+        let page = tokio::select! {
+            page = store.list(&batch) => page,
+            // Do not finish a slow query for a client that has left.
+            () = sender.closed() => return,
+        };
+        let page = match page {
+            Ok(page) => page,
+            Err(error) => {
+                let _ = sender.send(Err(to_status(error))).await;
+                return;
+            }
+        };
+        for article in &page.articles {
+            let resume_token =
+                page_token::encode(&batch.query, batch.order, batch.order.cursor_of(article));
+            let message = proto::StreamArticlesResponse {
+                article: Some(article_to_proto(article)),
+                resume_token,
+            };
+            if sender.send(Ok(message)).await.is_err() {
+                return;
+            }
+        }
+        match page.next {
+            Some(next) => batch.after = Some(next),
+            None => return,
+        }
+    }
+}

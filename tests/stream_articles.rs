@@ -1,0 +1,171 @@
+//! StreamArticles end to end: the same articles as paging ListArticles,
+//! resumable after any message, validated as ListArticles is.
+
+mod support;
+
+use newswire::proto::{ArticleQuery, ListArticlesRequest, StreamArticlesRequest};
+use support::server::TestServer;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+async fn listed(server: &TestServer, query: &ArticleQuery, order_by: &str) -> Vec<String> {
+    let mut client = server.client().await;
+    let mut ids = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_articles(ListArticlesRequest {
+                query: Some(query.clone()),
+                page_size: 37,
+                page_token,
+                order_by: order_by.to_string(),
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        ids.extend(page.articles.into_iter().map(|article| article.id));
+        if page.next_page_token.is_empty() {
+            return ids;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// (id, resume token) of every message of a stream.
+async fn streamed(server: &TestServer, request: StreamArticlesRequest) -> Vec<(String, String)> {
+    let mut stream = server
+        .client()
+        .await
+        .stream_articles(request)
+        .await
+        .expect("the stream starts")
+        .into_inner();
+    let mut received = Vec::new();
+    while let Some(message) = stream.message().await.expect("the stream goes on") {
+        let article = message.article.expect("an article");
+        received.push((article.id, message.resume_token));
+    }
+    received
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_every_match_in_order_and_resumes_after_any_message() {
+    let server = TestServer::start().await;
+    assert_eq!(server.import_corpus().await.failed, 0);
+    for (query, order_by) in [
+        (ArticleQuery::default(), ""),
+        (
+            ArticleQuery {
+                topics: vec!["Power Apps".to_string()],
+                ..ArticleQuery::default()
+            },
+            "heat desc",
+        ),
+        (
+            ArticleQuery {
+                published: Some(true),
+                ..ArticleQuery::default()
+            },
+            "quality asc",
+        ),
+    ] {
+        let expected = listed(&server, &query, order_by).await;
+        assert!(expected.len() > 50, "{query:?} matches enough to batch");
+        let request = StreamArticlesRequest {
+            query: Some(query.clone()),
+            order_by: order_by.to_string(),
+            start_after: String::new(),
+            read_batch_size: 7,
+        };
+        let received = streamed(&server, request.clone()).await;
+        let ids: Vec<String> = received.iter().map(|(id, _)| id.clone()).collect();
+        assert_eq!(ids, expected, "{query:?} {order_by}");
+
+        // Resume after the 20th message: the rest, exactly.
+        let resumed = streamed(
+            &server,
+            StreamArticlesRequest {
+                start_after: received[19].1.clone(),
+                ..request
+            },
+        )
+        .await;
+        let resumed: Vec<String> = resumed.into_iter().map(|(id, _)| id).collect();
+        assert_eq!(resumed, expected[20..].to_vec());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_stream_requests_fail_before_the_first_message() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let cases = [
+        (
+            StreamArticlesRequest {
+                order_by: "title".to_string(),
+                ..StreamArticlesRequest::default()
+            },
+            "order_by",
+        ),
+        (
+            StreamArticlesRequest {
+                start_after: "not a token".to_string(),
+                ..StreamArticlesRequest::default()
+            },
+            "start_after",
+        ),
+        (
+            StreamArticlesRequest {
+                read_batch_size: 1001,
+                ..StreamArticlesRequest::default()
+            },
+            "read_batch_size",
+        ),
+        (
+            StreamArticlesRequest {
+                query: Some(ArticleQuery {
+                    min_quality: Some(9),
+                    max_quality: Some(1),
+                    ..ArticleQuery::default()
+                }),
+                ..StreamArticlesRequest::default()
+            },
+            "query.min_quality",
+        ),
+    ];
+    for (request, field) in cases {
+        let status = client
+            .stream_articles(request)
+            .await
+            .expect_err("refused before streaming");
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
+        let bad_request = status
+            .get_details_bad_request()
+            .expect("BadRequest details");
+        assert_eq!(bad_request.field_violations[0].field, field);
+    }
+}
+
+/// A client that stops reading and leaves: the server stops the query (the
+/// next stream on the same server works at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_mid_stream_frees_the_server() {
+    let server = TestServer::start().await;
+    assert_eq!(server.import_corpus().await.failed, 0);
+    for _ in 0..20 {
+        let mut stream = server
+            .client()
+            .await
+            .stream_articles(StreamArticlesRequest {
+                read_batch_size: 1,
+                ..StreamArticlesRequest::default()
+            })
+            .await
+            .expect("the stream starts")
+            .into_inner();
+        stream.message().await.expect("a message").expect("one");
+        drop(stream);
+    }
+    let all = streamed(&server, StreamArticlesRequest::default()).await;
+    assert_eq!(all.len(), support::corpus::DOCUMENT_COUNT);
+}
