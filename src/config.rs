@@ -14,6 +14,21 @@ use crate::server::ServerLimits;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as human-readable text or as JSON objects.
+    #[arg(
+        long,
+        global = true,
+        env = "NEWSWIRE_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// What to do.
@@ -25,11 +40,32 @@ pub enum Command {
     Import(ImportConfig),
     /// Write every stored article back as a document into a directory.
     Export(ExportConfig),
+    /// Check a configuration file, or hash a token for one.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `newswire config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration (file, environment and flags, as `serve`
+    /// would take them) and print it with secrets redacted.
+    Check(ServeConfig),
+    /// Print the SHA-256 of a token read from standard input, for
+    /// `auth.callers[].token_sha256`.
+    HashToken,
 }
 
 /// Configuration of `newswire serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
+    /// Configuration file (TOML); flags and environment variables override it.
+    #[arg(long, env = "NEWSWIRE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Let callers without credentials do everything. For local development
+    /// only: logged as a warning.
+    #[arg(long)]
+    pub insecure_allow_anonymous: bool,
     /// Address to listen on.
     #[arg(long, env = "NEWSWIRE_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
@@ -56,6 +92,13 @@ pub struct ServerAddress {
         default_value = "http://127.0.0.1:50051"
     )]
     pub url: String,
+    /// Bearer token to present (see the server's `auth.callers`).
+    #[arg(long, env = "NEWSWIRE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// PEM CA certificate that signs the server's certificate, for
+    /// `https://` servers with a private CA.
+    #[arg(long, env = "NEWSWIRE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Configuration of `newswire import`.

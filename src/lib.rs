@@ -8,17 +8,25 @@
 //! - `store`    the `Store` contract; `store::sqlite` the embedded default
 //! - `proto`    the generated protobuf and gRPC code (only `api` uses it)
 //! - `api`      the gRPC edge: validate → convert → call the store → map the error
-//! - `server`   assembles services, reflection, health and limits on a listener
-//! - `config`   the one `Config`, from flags and environment
+//! - `server`   assembles services, reflection, health, the gate and limits on a listener
+//! - `config`   the command line, with environment variables
+//! - `settings` the configuration file, layered under the command line
+//! - `auth`     identities (tokens, JWTs, client certificates) and the per-method policy
+//! - `gate`     the tower layer every call passes: request id, auth, admission
+//! - `audit`    the audit log of writes and refusals
 //! - `client`   the `import` and `export` commands
 
 pub mod api;
 pub mod article;
+pub mod audit;
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod gate;
 pub mod proto;
 pub mod query;
 pub mod server;
+pub mod settings;
 pub mod store;

@@ -8,9 +8,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use newswire::auth::Scope;
 use newswire::proto::GetArticleResponse;
 use newswire::proto::article_service_server::ArticleServiceServer;
-use newswire::server::ServerLimits;
+use newswire::settings::Settings;
 use newswire::store::sqlite::SqliteStore;
 use prost::Message;
 use tokio::net::{TcpListener, TcpSocket};
@@ -50,8 +51,20 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
                 .with_context(|| format!("binding {address}"))?
         };
         announce(&listener)?;
-        newswire::server::run(listener, store, ServerLimits::default(), stdin_closed()).await
+        newswire::server::run(listener, store, &benchmark_settings(), stdin_closed()).await
     })
+}
+
+/// The server's default settings, except that the load generators call
+/// without credentials (the gate still decides on every call) and no
+/// per-caller rate limit throttles them.
+fn benchmark_settings() -> Settings {
+    let mut settings = Settings::default();
+    settings.auth.anonymous_scopes = vec![Scope::Read, Scope::Write];
+    settings.limits.requests_per_second_per_caller = u32::MAX;
+    settings.limits.burst_per_caller = u32::MAX;
+    settings.limits.max_concurrent_requests = 1 << 20;
+    settings
 }
 
 /// `serve-bare ADDRESS RESPONSE_FILE`: the bare baseline, answering every

@@ -1,6 +1,7 @@
 //! The gRPC edge. Each RPC reads: validate → convert → call the store → map
 //! the error. Only this module and `proto` know the generated types.
 
+mod audit;
 pub mod convert;
 mod import;
 mod lookup;
@@ -13,10 +14,12 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::article::{ArticleKey, ArticlePatch};
+use crate::audit::AuditLog;
 use crate::error::Error;
 use crate::proto::{self, article_service_server::ArticleService};
 use crate::query::{Order, PageRequest, PageSize};
 use crate::store::Store;
+use audit::ArticleRef;
 use convert::{article_from_proto, article_to_proto, query_from_proto, require_complete};
 use status::to_status;
 
@@ -27,12 +30,21 @@ pub const MAX_BATCH_GET: usize = 1000;
 #[derive(Clone)]
 pub struct ArticleApi {
     store: Arc<dyn Store>,
+    audit: AuditLog,
 }
 
 impl ArticleApi {
-    /// A service that keeps articles in `store`.
+    /// A service that keeps articles in `store`, auditing writes to the log.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            audit: AuditLog::to_tracing(),
+        }
+    }
+
+    /// The same service auditing its writes to `audit`.
+    pub fn with_audit(self, audit: AuditLog) -> Self {
+        Self { audit, ..self }
     }
 }
 
@@ -91,6 +103,76 @@ impl ArticleService for ArticleApi {
         &self,
         request: Request<proto::CreateArticleRequest>,
     ) -> Result<Response<proto::CreateArticleResponse>, Status> {
+        let target = ArticleRef::of_article(request.get_ref().article.as_ref());
+        let context = audit::context(&request);
+        let result = self.create(request).await;
+        self.audit_write("CreateArticle", context, target, result, |response| {
+            ArticleRef::of_article(response.article.as_ref())
+        })
+    }
+
+    async fn update_article(
+        &self,
+        request: Request<proto::UpdateArticleRequest>,
+    ) -> Result<Response<proto::UpdateArticleResponse>, Status> {
+        let target = ArticleRef::of_article(request.get_ref().article.as_ref());
+        let context = audit::context(&request);
+        let result = self.update(request).await;
+        self.audit_write("UpdateArticle", context, target, result, |response| {
+            ArticleRef::of_article(response.article.as_ref())
+        })
+    }
+
+    async fn delete_article(
+        &self,
+        request: Request<proto::DeleteArticleRequest>,
+    ) -> Result<Response<proto::DeleteArticleResponse>, Status> {
+        let target = ArticleRef::of_delete(request.get_ref());
+        let context = audit::context(&request);
+        let result = self.delete(request).await;
+        self.audit_write("DeleteArticle", context, target, result, |response| {
+            ArticleRef {
+                id: Some(response.id.clone()),
+                key: Some(response.key.clone()),
+                detail: Some(format!("revision {}", response.revision)),
+            }
+        })
+    }
+
+    async fn import_articles(
+        &self,
+        request: Request<Streaming<proto::ImportArticlesRequest>>,
+    ) -> Result<Response<proto::ImportArticlesResponse>, Status> {
+        let context = audit::context(&request);
+        let result = import::run(self.store.as_ref(), request.into_inner())
+            .await
+            .map(Response::new);
+        self.audit_write(
+            "ImportArticles",
+            context,
+            ArticleRef::default(),
+            result,
+            |summary| ArticleRef {
+                detail: Some(format!(
+                    "created {}, updated {}, unchanged {}, failed {}, last revision {}",
+                    summary.created,
+                    summary.updated,
+                    summary.unchanged,
+                    summary.failed,
+                    summary.last_revision
+                )),
+                ..ArticleRef::default()
+            },
+        )
+    }
+}
+
+/// The write handlers, audited by the trait methods above.
+impl ArticleApi {
+    async fn create(
+        &self,
+        request: Request<proto::CreateArticleRequest>,
+    ) -> Result<Response<proto::CreateArticleResponse>, Status> {
         let article = request
             .get_ref()
             .article
@@ -108,7 +190,7 @@ impl ArticleService for ArticleApi {
         }))
     }
 
-    async fn update_article(
+    async fn update(
         &self,
         request: Request<proto::UpdateArticleRequest>,
     ) -> Result<Response<proto::UpdateArticleResponse>, Status> {
@@ -134,7 +216,7 @@ impl ArticleService for ArticleApi {
         }))
     }
 
-    async fn delete_article(
+    async fn delete(
         &self,
         request: Request<proto::DeleteArticleRequest>,
     ) -> Result<Response<proto::DeleteArticleResponse>, Status> {
@@ -151,14 +233,6 @@ impl ArticleService for ArticleApi {
             key: deleted.key.as_str().to_string(),
             revision: deleted.revision.0,
         }))
-    }
-
-    async fn import_articles(
-        &self,
-        request: Request<Streaming<proto::ImportArticlesRequest>>,
-    ) -> Result<Response<proto::ImportArticlesResponse>, Status> {
-        let summary = import::run(self.store.as_ref(), request.into_inner()).await?;
-        Ok(Response::new(summary))
     }
 }
 

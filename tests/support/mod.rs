@@ -4,6 +4,9 @@
 
 pub mod cluster;
 pub mod corpus;
+pub mod pki;
 pub mod postgres;
 pub mod process;
+pub mod raw_call;
+pub mod secure_server;
 pub mod server;

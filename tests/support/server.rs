@@ -1,14 +1,21 @@
 //! A real newswire server on 127.0.0.1:0 with a fresh database, and clients
 //! for it. Dropping the server shuts it down and removes its data.
+//!
+//! `start` serves with `config/development.toml` plus the explicit
+//! anonymous opt-in (`auth.anonymous_scopes`, as `--insecure-allow-anonymous`),
+//! so tests about the API need no credentials; `start_development` serves
+//! exactly the development configuration; `start_configured` any settings
+//! (the authentication, TLS and limit tests build their own).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use newswire::auth::Scope;
 use newswire::proto::article_service_client::ArticleServiceClient;
 use newswire::proto::{
     ImportArticlesRequest, ImportArticlesResponse, import_articles_request::Item,
 };
-use newswire::server::ServerLimits;
+use newswire::settings::Settings;
 use newswire::store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -23,18 +30,58 @@ pub struct TestServer {
     _data: tempfile::TempDir,
 }
 
+/// The development token `config/development.toml` documents.
+pub const DEVELOPMENT_TOKEN: &str = "newswire-dev-token";
+
+/// The checked-in development configuration.
+pub fn development_settings() -> Settings {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/development.toml");
+    Settings::load(&path).expect("config/development.toml is valid")
+}
+
+/// The development configuration, open to callers without credentials and
+/// with rate limits far above what a test sends.
+pub fn anonymous_settings() -> Settings {
+    let mut settings = development_settings();
+    settings.auth.anonymous_scopes = vec![Scope::Read, Scope::Write, Scope::Admin];
+    settings.limits.requests_per_second_per_caller = 1_000_000;
+    settings.limits.burst_per_caller = 1_000_000;
+    settings
+}
+
 impl TestServer {
-    /// A server over a fresh SQLite database in a temporary directory.
+    /// A server over a fresh SQLite database in a temporary directory,
+    /// callable without credentials.
     pub async fn start() -> Self {
+        Self::start_configured(anonymous_settings()).await
+    }
+
+    /// A server with exactly `config/development.toml`.
+    pub async fn start_development() -> Self {
+        Self::start_configured(development_settings()).await
+    }
+
+    /// A server with `settings` over a fresh SQLite database.
+    pub async fn start_configured(settings: Settings) -> Self {
         let data = tempfile::tempdir().expect("a temporary directory");
         // As `serve` runs it: SQLite behind the read cache.
         let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
             .expect("the store opens");
-        Self::start_with(store, data).await
+        Self::start_with_settings(store, data, settings).await
     }
 
-    /// A server over `store`; `data` lives as long as the server.
+    /// A server over `store`, callable without credentials; `data` lives as
+    /// long as the server.
     pub async fn start_with(store: Arc<dyn Store>, data: tempfile::TempDir) -> Self {
+        Self::start_with_settings(store, data, anonymous_settings()).await
+    }
+
+    /// A server over `store` with `settings`.
+    pub async fn start_with_settings(
+        store: Arc<dyn Store>,
+        data: tempfile::TempDir,
+        settings: Settings,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind an ephemeral port");
@@ -45,8 +92,7 @@ impl TestServer {
                 let _ = stopped.await;
             };
             if let Err(error) =
-                newswire::server::run(listener, store, ServerLimits::default(), shutdown_signal)
-                    .await
+                newswire::server::run(listener, store, &settings, shutdown_signal).await
             {
                 panic!("the test server failed: {error:#}");
             }
@@ -78,7 +124,8 @@ impl TestServer {
         ArticleServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024)
     }
 
-    /// Imports every corpus document through ImportArticles, source = file name.
+    /// Imports every corpus document through ImportArticles, source = file
+    /// name, presenting the development token.
     pub async fn import_corpus(&self) -> ImportArticlesResponse {
         let requests: Vec<ImportArticlesRequest> = corpus::documents()
             .into_iter()
@@ -87,9 +134,16 @@ impl TestServer {
                 item: Some(Item::Document(document.text)),
             })
             .collect();
+        let mut request = tonic::Request::new(tokio_stream::iter(requests));
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {DEVELOPMENT_TOKEN}")
+                .parse()
+                .expect("a valid header"),
+        );
         self.client()
             .await
-            .import_articles(tokio_stream::iter(requests))
+            .import_articles(request)
             .await
             .expect("import succeeds")
             .into_inner()
