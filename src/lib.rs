@@ -14,6 +14,7 @@
 //! - `auth`     identities (tokens, JWTs, client certificates) and the per-method policy
 //! - `gate`     the tower layer every call passes: request id, auth, admission
 //! - `audit`    the audit log of writes and refusals
+//! - `metrics`  Prometheus metrics names, recorder and admin listener
 //! - `client`   the `import` and `export` commands
 
 pub mod api;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod document;
 pub mod error;
 pub mod gate;
+pub mod metrics;
 pub mod proto;
 pub mod query;
 pub mod server;

@@ -53,23 +53,34 @@ fn init_logging(format: LogFormat) {
 
 async fn serve(config: ServeConfig, settings: Settings) -> anyhow::Result<()> {
     // Everything the settings name is checked before the store is opened.
-    let prepared = newswire::server::Prepared::new(&settings)?;
+    let prepared = newswire::server::Prepared::new(&settings)?
+        .bind_metrics_listener(&settings)
+        .await?;
+    let mut pool_sampler = None;
     let store: Arc<dyn Store> = match config.store_location()? {
         StoreLocation::Sqlite(path) => newswire::store::open_embedded(&path)
             .with_context(|| format!("cannot open the database {}", path.display()))?,
         StoreLocation::Postgres(url) => {
             let options = newswire::store::postgres::PostgresOptions::from_env()?;
-            Arc::new(
+            let store = Arc::new(
                 newswire::store::postgres::PostgresStore::connect_with(&url, options)
                     .await
                     .context("cannot open the PostgreSQL database")?,
-            )
+            );
+            if settings.metrics.listen.is_some() {
+                pool_sampler = Some(newswire::metrics::sample_pool(store.clone()));
+            }
+            store
         }
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    newswire::server::serve(listener, store, prepared, shutdown_signal()).await
+    let served = newswire::server::serve(listener, store, prepared, shutdown_signal()).await;
+    if let Some(sampler) = pool_sampler {
+        sampler.abort();
+    }
+    served
 }
 
 /// `newswire config hash-token`: the SHA-256 of the token on standard input.

@@ -49,6 +49,7 @@ pub struct Prepared {
     limits: ServerLimits,
     limit_settings: LimitSettings,
     grace_period: Duration,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Prepared {
@@ -102,6 +103,27 @@ impl Prepared {
             limits: ServerLimits { max_message_bytes },
             limit_settings: settings.limits.clone(),
             grace_period: Duration::from_secs(settings.shutdown.grace_period_seconds),
+            metrics_listener: None,
+        })
+    }
+
+    /// Serves Prometheus metrics on `listener` too (the admin listener).
+    pub fn with_metrics_listener(self, listener: TcpListener) -> Self {
+        Self {
+            metrics_listener: Some(listener),
+            ..self
+        }
+    }
+
+    /// Binds the admin listener `[metrics] listen` names, if any.
+    pub async fn bind_metrics_listener(self, settings: &Settings) -> anyhow::Result<Self> {
+        Ok(match settings.metrics.listen {
+            Some(address) => self.with_metrics_listener(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("metrics.listen: cannot listen on {address}"))?,
+            ),
+            None => self,
         })
     }
 }
@@ -115,7 +137,10 @@ pub async fn run(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    serve(listener, store, Prepared::new(settings)?, shutdown).await
+    let prepared = Prepared::new(settings)?
+        .bind_metrics_listener(settings)
+        .await?;
+    serve(listener, store, prepared, shutdown).await
 }
 
 /// `run` with prepared settings.
@@ -126,6 +151,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let limits = prepared.limits;
+    // The admin listener and the samplers end with `serve`.
+    let mut background = Vec::new();
+    if let Some(admin) = prepared.metrics_listener {
+        crate::metrics::handle()?;
+        background.push(tokio::spawn(async move {
+            if let Err(error) = crate::metrics::serve_admin(admin, std::future::pending()).await {
+                tracing::error!(error = %format!("{error:#}"), "the metrics listener failed");
+            }
+        }));
+        background.push(crate::metrics::sample_revision(store.clone()));
+    }
     let articles =
         ArticleServiceServer::new(ArticleApi::new(store).with_audit(prepared.gate.audit.clone()))
             .accept_compressed(CompressionEncoding::Gzip)
@@ -211,6 +247,9 @@ pub async fn serve(
                 tracing::warn!("connections still open after the cut are abandoned");
             }
         }
+    }
+    for task in background {
+        task.abort();
     }
     tracing::info!("newswire stopped");
     Ok(())

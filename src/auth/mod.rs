@@ -144,6 +144,11 @@ impl AccessControl {
         !self.anonymous_scopes.is_empty()
     }
 
+    /// Whether `method` (`/package.Service/Method`) is one the server serves.
+    pub fn knows(&self, method: &str) -> bool {
+        self.policy.requirement(method).is_some()
+    }
+
     /// Decides on a call of `method` (`/package.Service/Method`): the
     /// caller's identity (`None` for an open method), or why not.
     pub fn check(

@@ -105,6 +105,7 @@ where
             let started = Instant::now();
             let request_id = request_id::of(request.headers());
             let method = request.uri().path().to_string();
+            let in_flight = InFlight::start();
             let decision = gate.decide(&method, &request);
             let mut response = match decision {
                 Err((status, caller)) => {
@@ -134,11 +135,55 @@ where
                     response
                 }
             };
-            tracing::debug!(%method, %request_id, elapsed = ?started.elapsed(), "served");
+            let elapsed = started.elapsed();
+            tracing::debug!(%method, %request_id, ?elapsed, "served");
+            // Unknown paths share one label: callers cannot grow the series.
+            let label = if gate.access.knows(&method) {
+                method.trim_start_matches('/').to_string()
+            } else {
+                "unknown".to_string()
+            };
+            metrics::counter!(
+                crate::metrics::REQUESTS,
+                "method" => label.clone(),
+                "code" => status_code(&response),
+            )
+            .increment(1);
+            metrics::histogram!(crate::metrics::REQUEST_SECONDS, "method" => label)
+                .record(elapsed.as_secs_f64());
+            drop(in_flight);
             request_id::attach(&mut response, &request_id);
             Ok(response)
         })
     }
+}
+
+/// Counts a call in `newswire_requests_in_flight` while it lives.
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        metrics::gauge!(crate::metrics::IN_FLIGHT).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::IN_FLIGHT).decrement(1.0);
+    }
+}
+
+/// The gRPC code a response carries in its headers (an error, or a
+/// stream's start: `OK`); a unary success puts it in the trailers: `OK`.
+fn status_code(response: &Response<Body>) -> &'static str {
+    let code = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from_i32);
+    crate::audit::code_name(code)
 }
 
 impl Gate {

@@ -19,6 +19,16 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub audit: AuditSettings,
     pub shutdown: ShutdownSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// The admin listener serving Prometheus metrics.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Address of the admin listener (`GET /metrics`); unset: no listener.
+    /// Keep it off the public network: it has no authentication.
+    pub listen: Option<SocketAddr>,
 }
 
 /// What the `serve` flags also set; a flag or its environment variable wins.

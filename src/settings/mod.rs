@@ -14,7 +14,8 @@ mod redact;
 
 pub use file::{
     AuditSettings, AuthSettings, CallerSettings, CertificateMapping, JwtKeySettings, JwtSettings,
-    LimitSettings, OpenService, ServerSection, Settings, ShutdownSettings, TlsSettings,
+    LimitSettings, MetricsSettings, OpenService, ServerSection, Settings, ShutdownSettings,
+    TlsSettings,
 };
 pub use layering::effective_settings;
 pub use redact::redacted_toml;

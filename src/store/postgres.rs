@@ -142,6 +142,11 @@ impl PostgresStore {
         &self.target
     }
 
+    /// The pool's connections (open, idle) and callers waiting, for metrics.
+    pub fn pool_status(&self) -> deadpool_postgres::Status {
+        self.pool.status()
+    }
+
     /// A pooled connection, checked.
     async fn client(&self) -> Result<Object, Failure> {
         self.pool.get().await.map_err(pool_failure)

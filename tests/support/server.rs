@@ -26,6 +26,9 @@ use super::corpus;
 /// A running server and what it owns.
 pub struct TestServer {
     address: SocketAddr,
+    /// The admin listener serving `/metrics`, when the settings ask for one
+    /// (any `metrics.listen`: the test server binds 127.0.0.1:0 instead).
+    pub metrics_address: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     _data: tempfile::TempDir,
 }
@@ -86,19 +89,27 @@ impl TestServer {
             .await
             .expect("bind an ephemeral port");
         let address = listener.local_addr().expect("a local address");
+        let mut prepared = newswire::server::Prepared::new(&settings).expect("valid settings");
+        let mut metrics_address = None;
+        if settings.metrics.listen.is_some() {
+            let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            metrics_address = Some(admin.local_addr().expect("a local address"));
+            prepared = prepared.with_metrics_listener(admin);
+        }
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let shutdown_signal = async {
                 let _ = stopped.await;
             };
             if let Err(error) =
-                newswire::server::run(listener, store, &settings, shutdown_signal).await
+                newswire::server::serve(listener, store, prepared, shutdown_signal).await
             {
                 panic!("the test server failed: {error:#}");
             }
         });
         Self {
             address,
+            metrics_address,
             shutdown: Some(shutdown),
             _data: data,
         }
