@@ -14,6 +14,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::ArticleApi;
+use crate::api::stream_limits::StreamLimits;
 use crate::audit::AuditLog;
 use crate::auth::AccessControl;
 use crate::gate::admission::Admission;
@@ -162,12 +163,17 @@ pub async fn serve(
         }));
         background.push(crate::metrics::sample_revision(store.clone()));
     }
-    let articles =
-        ArticleServiceServer::new(ArticleApi::new(store).with_audit(prepared.gate.audit.clone()))
-            .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip)
-            .max_decoding_message_size(limits.max_message_bytes)
-            .max_encoding_message_size(limits.max_message_bytes);
+    let (draining, drain_started) = tokio::sync::watch::channel(false);
+    let stream_limits = StreamLimits::new(&prepared.limit_settings, drain_started.clone());
+    let articles = ArticleServiceServer::new(
+        ArticleApi::new(store)
+            .with_audit(prepared.gate.audit.clone())
+            .with_stream_limits(stream_limits),
+    )
+    .accept_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Gzip)
+    .max_decoding_message_size(limits.max_message_bytes)
+    .max_encoding_message_size(limits.max_message_bytes);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -211,7 +217,7 @@ pub async fn serve(
     // Shutdown: the signal starts the drain (health says NOT_SERVING, no
     // new connections, GOAWAY on open ones); in-flight calls then have the
     // grace period to finish before the server returns anyway.
-    let (draining, mut drain_started) = tokio::sync::watch::channel(false);
+    let mut drain_started = drain_started;
     let drain_signal = async move {
         shutdown.await;
         tracing::info!("draining: no new connections, in-flight calls may finish");

@@ -1,7 +1,8 @@
 //! Limits over TLS: a flood from one caller is refused with
 //! RESOURCE_EXHAUSTED while another caller goes on unharmed; beyond the
 //! server's concurrency limit calls are shed with UNAVAILABLE instead of
-//! queueing; a client's deadline (`grpc-timeout`) ends its call.
+//! queueing; a client's deadline (`grpc-timeout`) ends its call; an idle
+//! stream, or one past its lifetime, is ended.
 
 mod support;
 
@@ -165,6 +166,50 @@ async fn a_client_deadline_ends_the_call() {
         .expect_err("the deadline passed");
     assert!(
         matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{status:?}"
+    );
+}
+
+/// An import stream that never sends and never ends, against a server with
+/// `adjust`ed limits: the status the server ends it with.
+async fn silent_import_status(
+    adjust: impl FnOnce(&mut newswire::settings::Settings),
+) -> tonic::Status {
+    let fixture = SecureServer::start_with(adjust).await;
+    let channel = fixture.channel(None).await.expect("TLS");
+    let (_sender, receiver) = mpsc::channel::<ImportArticlesRequest>(1);
+    let mut client = ArticleServiceClient::new(channel);
+    tokio::time::timeout(
+        DEADLINE,
+        client.import_articles(with_token(ReceiverStream::new(receiver), WRITER_TOKEN)),
+    )
+    .await
+    .expect("the server ends the stream")
+    .expect_err("a silent stream cannot succeed")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_stream_is_ended() {
+    let status = silent_import_status(|settings| {
+        settings.limits.stream_idle_timeout_seconds = 1;
+    })
+    .await;
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(
+        status.message().contains("stream_idle_timeout_seconds"),
+        "{status:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_past_its_lifetime_is_ended_resumably() {
+    let status = silent_import_status(|settings| {
+        settings.limits.stream_max_lifetime_seconds = 1;
+    })
+    .await;
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(
+        status.message().contains("stream_max_lifetime_seconds"),
         "{status:?}"
     );
 }

@@ -11,9 +11,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use futures::FutureExt;
+use futures::Stream;
 use futures::future::{Either, select};
 use tokio_stream::StreamExt;
-use tonic::{Status, Streaming};
+use tonic::Status;
 
 use crate::api::convert::{article_from_proto, require_complete};
 use crate::api::status::to_status;
@@ -37,7 +38,7 @@ pub const MAX_REPORTED_FAILURES: usize = 1000;
 /// batch being committed is finished first and the rest is dropped.
 pub async fn run(
     store: &dyn Store,
-    mut stream: Streaming<proto::ImportArticlesRequest>,
+    mut stream: impl Stream<Item = Result<proto::ImportArticlesRequest, Status>> + Unpin,
 ) -> Result<proto::ImportArticlesResponse, Status> {
     let mut summary = proto::ImportArticlesResponse::default();
     let mut next = Batch::default();

@@ -7,6 +7,7 @@ mod import;
 mod lookup;
 mod page_token;
 pub mod status;
+pub mod stream_limits;
 mod update_mask;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::store::Store;
 use audit::ArticleRef;
 use convert::{article_from_proto, article_to_proto, query_from_proto, require_complete};
 use status::to_status;
+use stream_limits::StreamLimits;
 
 /// Most ids, keys or URLs in one BatchGetArticles request.
 pub const MAX_BATCH_GET: usize = 1000;
@@ -31,6 +33,7 @@ pub const MAX_BATCH_GET: usize = 1000;
 pub struct ArticleApi {
     store: Arc<dyn Store>,
     audit: AuditLog,
+    stream_limits: StreamLimits,
 }
 
 impl ArticleApi {
@@ -39,6 +42,15 @@ impl ArticleApi {
         Self {
             store,
             audit: AuditLog::to_tracing(),
+            stream_limits: StreamLimits::default(),
+        }
+    }
+
+    /// The same service with these stream limits.
+    pub fn with_stream_limits(self, stream_limits: StreamLimits) -> Self {
+        Self {
+            stream_limits,
+            ..self
         }
     }
 
@@ -144,7 +156,8 @@ impl ArticleService for ArticleApi {
         request: Request<Streaming<proto::ImportArticlesRequest>>,
     ) -> Result<Response<proto::ImportArticlesResponse>, Status> {
         let context = audit::context(&request);
-        let result = import::run(self.store.as_ref(), request.into_inner())
+        let stream = self.stream_limits.bound(request.into_inner());
+        let result = import::run(self.store.as_ref(), stream)
             .await
             .map(Response::new);
         self.audit_write(
