@@ -170,6 +170,27 @@ async fn a_client_deadline_ends_the_call() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfinished_tls_handshake_is_dropped() {
+    use tokio::io::AsyncReadExt;
+    let fixture = SecureServer::start_with(|settings| {
+        if let Some(tls) = settings.tls.as_mut() {
+            tls.handshake_timeout_seconds = 1;
+        }
+    })
+    .await;
+    // A client that connects and never says hello.
+    let mut silent = tokio::net::TcpStream::connect(fixture.server.address())
+        .await
+        .expect("connects");
+    let mut buffer = [0_u8; 64];
+    let read = tokio::time::timeout(DEADLINE, silent.read(&mut buffer))
+        .await
+        .expect("the server closes the connection at the handshake timeout");
+    // Closed (0 bytes) or reset: either way nothing was served.
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+}
+
 /// An import stream that never sends and never ends, against a server with
 /// `adjust`ed limits: the status the server ends it with.
 async fn silent_import_status(

@@ -10,8 +10,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use newswire::proto::article_service_client::ArticleServiceClient;
-use newswire::proto::{GetArticleRequest, ListArticlesRequest, get_article_request};
-use support::secure_server::{READER_TOKEN, SecureServer};
+use newswire::proto::{
+    GetArticleRequest, ImportArticlesRequest, ListArticlesRequest, get_article_request,
+    import_articles_request::Item,
+};
+use support::secure_server::{READER_TOKEN, SecureServer, WRITER_TOKEN};
 
 /// Conditions are awaited this long at most.
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -87,6 +90,23 @@ async fn metrics_count_calls_by_method_and_code_on_the_admin_listener() {
         .list_articles(ListArticlesRequest::default())
         .await
         .expect_err("no credentials");
+    let document = support::corpus::documents().remove(0);
+    let mut import = tonic::Request::new(tokio_stream::iter([ImportArticlesRequest {
+        source: document.source,
+        item: Some(Item::Document(document.text)),
+    }]));
+    import.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {WRITER_TOKEN}")
+            .parse()
+            .expect("a header value"),
+    );
+    let summary = client
+        .import_articles(import)
+        .await
+        .expect("the writer imports")
+        .into_inner();
+    assert_eq!(summary.created, 1);
 
     // The recorder is per process and other tests in this binary may call
     // too: counts are at least ours.
@@ -120,6 +140,11 @@ async fn metrics_count_calls_by_method_and_code_on_the_admin_listener() {
     let histogram = "newswire_request_duration_seconds_bucket{method=\"newswire.v1.ArticleService/ListArticles\",le=\"+Inf\"}";
     assert!(
         sample(&metrics, histogram).is_some_and(|count| count >= 3.0),
+        "{metrics}"
+    );
+    let imported = "newswire_import_items_total{outcome=\"created\"}";
+    assert!(
+        sample(&metrics, imported).is_some_and(|count| count >= 1.0),
         "{metrics}"
     );
     assert!(metrics.contains("newswire_requests_in_flight"), "{metrics}");
