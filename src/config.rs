@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::server::ServerLimits;
-use crate::store::postgres::PostgresOptions;
 use crate::store::Retention;
+use crate::store::postgres::PostgresOptions;
 use crate::watch::FeedSettings;
 
 /// newswire: a gRPC content service for news articles.
@@ -18,6 +17,21 @@ use crate::watch::FeedSettings;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as human-readable text or as JSON objects.
+    #[arg(
+        long,
+        global = true,
+        env = "NEWSWIRE_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// What to do.
@@ -34,11 +48,32 @@ pub enum Command {
     Generate(GenerateConfig),
     /// Follow the change feed of a running server, one JSON line per event.
     Watch(WatchConfig),
+    /// Check a configuration file, or hash a token for one.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `newswire config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration (file, environment and flags, as `serve`
+    /// would take them) and print it with secrets redacted.
+    Check(ServeConfig),
+    /// Print the SHA-256 of a token read from standard input, for
+    /// `auth.callers[].token_sha256`.
+    HashToken,
 }
 
 /// Configuration of `newswire serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
+    /// Configuration file (TOML); flags and environment variables override it.
+    #[arg(long, env = "NEWSWIRE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Let callers without credentials do everything. For local development
+    /// only: logged as a warning.
+    #[arg(long)]
+    pub insecure_allow_anonymous: bool,
     /// Address to listen on.
     #[arg(long, env = "NEWSWIRE_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
@@ -100,6 +135,13 @@ pub struct ServerAddress {
         default_value = "http://127.0.0.1:50051"
     )]
     pub url: String,
+    /// Bearer token to present (see the server's `auth.callers`).
+    #[arg(long, env = "NEWSWIRE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// PEM CA certificate that signs the server's certificate, for
+    /// `https://` servers with a private CA.
+    #[arg(long, env = "NEWSWIRE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Configuration of `newswire import`.
@@ -223,22 +265,18 @@ impl ServeConfig {
         }
     }
 
-    /// The server limits the configuration sets.
-    pub fn limits(&self) -> ServerLimits {
-        ServerLimits {
-            max_message_bytes: self.max_message_bytes as usize,
-            feed: FeedSettings {
-                progress_interval: self.watch_progress_interval,
-                watcher_buffer: self.watch_buffer as usize,
-                poll_interval: self.watch_poll_interval,
-                retention: Retention {
-                    max_age: (!self.change_log_max_age.is_zero())
-                        .then_some(self.change_log_max_age),
-                    max_entries: (self.change_log_max_entries > 0)
-                        .then_some(self.change_log_max_entries),
-                },
-                compaction_interval: self.change_log_compaction_interval,
+    /// The change feed's settings the flags set.
+    pub fn feed_settings(&self) -> FeedSettings {
+        FeedSettings {
+            progress_interval: self.watch_progress_interval,
+            watcher_buffer: self.watch_buffer as usize,
+            poll_interval: self.watch_poll_interval,
+            retention: Retention {
+                max_age: (!self.change_log_max_age.is_zero()).then_some(self.change_log_max_age),
+                max_entries: (self.change_log_max_entries > 0)
+                    .then_some(self.change_log_max_entries),
             },
+            compaction_interval: self.change_log_compaction_interval,
         }
     }
 }

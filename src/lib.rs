@@ -13,16 +13,29 @@
 //! - `config`   the one `Config`, from flags and environment
 //! - `synthetic` articles drawn from a real corpus' distributions, and `generate`
 //! - `client`   the `import`, `export` and `watch` commands
+//! - `server`   assembles services, reflection, health, the gate and limits on a listener
+//! - `config`   the command line, with environment variables
+//! - `settings` the configuration file, layered under the command line
+//! - `auth`     identities (tokens, JWTs, client certificates) and the per-method policy
+//! - `gate`     the tower layer every call passes: request id, auth, admission
+//! - `audit`    the audit log of writes and refusals
+//! - `metrics`  Prometheus metrics names, recorder and admin listener
+//! - `client`   the `import` and `export` commands
 
 pub mod api;
 pub mod article;
+pub mod audit;
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod gate;
+pub mod metrics;
 pub mod proto;
 pub mod query;
 pub mod server;
+pub mod settings;
 pub mod store;
 pub mod synthetic;
 pub mod watch;

@@ -23,9 +23,12 @@ fn split(text: &str) -> (serde_norway::Value, String) {
     (value, rest[end + "\n---\n".len()..].to_string())
 }
 
+/// Runs the binary presenting the development token (the client commands
+/// read `NEWSWIRE_TOKEN`).
 fn run(arguments: &[&str]) -> std::process::Output {
     Command::new(binary())
         .args(arguments)
+        .env("NEWSWIRE_TOKEN", support::server::DEVELOPMENT_TOKEN)
         .output()
         .expect("the binary runs")
 }

@@ -64,7 +64,9 @@ async fn readme_grpcurl_examples_run_against_a_server_with_the_corpus() {
         None => grpcurl_folder.path().display().to_string(),
     };
 
-    let server = TestServer::start().await;
+    // Exactly the configuration the README's run command serves with: the
+    // examples must carry the development token where one is needed.
+    let server = TestServer::start_development().await;
     let imported = server.import_corpus().await;
     // The examples name corpus articles: without them every lookup would
     // fail with a confusing NOT_FOUND.

@@ -25,7 +25,6 @@ use newswire::proto::{
     Article, ArticleEvent, ArticleQuery, CreateArticleRequest, GetArticleRequest,
     UpdateArticleRequest, get_article_request,
 };
-use newswire::server::ServerLimits;
 use newswire::store::postgres::{PostgresOptions, PostgresStore};
 use newswire::watch::FeedSettings;
 use support::history::{self, ExpectedChange};
@@ -46,12 +45,9 @@ struct Replicas {
 impl Replicas {
     async fn start() -> Self {
         let database = TestDatabase::create().await;
-        let limits = ServerLimits {
-            feed: FeedSettings {
-                poll_interval: Duration::from_secs(3600),
-                ..FeedSettings::default()
-            },
-            ..ServerLimits::default()
+        let feed = FeedSettings {
+            poll_interval: Duration::from_secs(3600),
+            ..FeedSettings::default()
         };
         let mut servers = Vec::new();
         for _ in 0..2 {
@@ -65,7 +61,7 @@ impl Replicas {
             .await
             .expect("the store connects");
             let data = tempfile::tempdir().expect("a temporary directory");
-            servers.push(TestServer::start_with_limits(Arc::new(store), data, limits).await);
+            servers.push(TestServer::start_with_store_and_feed(Arc::new(store), data, feed).await);
         }
         let second = servers.pop().expect("two servers");
         let first = servers.pop().expect("two servers");

@@ -37,6 +37,8 @@ mod process;
 #[allow(dead_code)]
 #[path = "../support/report.rs"]
 mod report;
+#[path = "../support/settings.rs"]
+mod settings;
 
 mod database;
 mod get_article;

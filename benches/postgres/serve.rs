@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use newswire::server::ServerLimits;
 use newswire::store::postgres::{PostgresOptions, PostgresStore};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -39,7 +38,7 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
             newswire::server::run(
                 listener,
                 Arc::new(store),
-                ServerLimits::default(),
+                &crate::settings::benchmark_settings(),
                 stdin_closed(),
             )
             .await

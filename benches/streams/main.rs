@@ -32,6 +32,8 @@ mod process;
 #[allow(dead_code)]
 mod report;
 mod servers;
+#[path = "../support/settings.rs"]
+mod settings;
 
 use std::process::ExitCode;
 

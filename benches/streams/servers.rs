@@ -19,7 +19,6 @@ use newswire::proto::{
     ListArticlesResponse, StreamArticlesRequest, StreamArticlesResponse, UpdateArticleRequest,
     UpdateArticleResponse, WatchArticlesRequest, WatchArticlesResponse,
 };
-use newswire::server::ServerLimits;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot};
 use tonic::transport::server::TcpIncoming;
@@ -38,7 +37,13 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
             .context("opening the SQLite store")?;
         let listener = TcpListener::bind(address.as_str()).await?;
         announce(&listener)?;
-        newswire::server::run(listener, store, ServerLimits::default(), stdin_closed()).await
+        newswire::server::run(
+            listener,
+            store,
+            &crate::settings::benchmark_settings(),
+            stdin_closed(),
+        )
+        .await
     })
 }
 

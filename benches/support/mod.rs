@@ -11,3 +11,4 @@ pub mod process;
 pub mod raw;
 pub mod report;
 pub mod serve;
+pub mod settings;

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use newswire::proto::GetArticleResponse;
 use newswire::proto::article_service_server::ArticleServiceServer;
-use newswire::server::ServerLimits;
 use newswire::store::sqlite::SqliteStore;
 use prost::Message;
 use tokio::net::TcpListener;
@@ -37,7 +36,13 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {address}"))?;
         announce(&listener)?;
-        newswire::server::run(listener, store, ServerLimits::default(), stdin_closed()).await
+        newswire::server::run(
+            listener,
+            store,
+            &super::settings::benchmark_settings(),
+            stdin_closed(),
+        )
+        .await
     })
 }
 

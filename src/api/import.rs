@@ -11,9 +11,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use futures::FutureExt;
+use futures::Stream;
 use futures::future::{Either, select};
 use tokio_stream::StreamExt;
-use tonic::{Status, Streaming};
+use tonic::Status;
 
 use crate::api::convert::{article_from_proto, require_complete};
 use crate::api::status::to_status;
@@ -44,7 +45,7 @@ pub const MAX_REPORTED_FAILURES: usize = 1000;
 /// batch being committed is finished first and the rest is dropped.
 pub async fn run(
     store: &dyn Store,
-    mut stream: Streaming<proto::ImportArticlesRequest>,
+    mut stream: impl Stream<Item = Result<proto::ImportArticlesRequest, Status>> + Unpin,
 ) -> Result<proto::ImportArticlesResponse, Status> {
     let mut summary = proto::ImportArticlesResponse::default();
     let mut next = Batch::default();
@@ -194,14 +195,19 @@ impl Committed {
         for ((index, source), outcome) in self.origins.into_iter().zip(outcomes) {
             match outcome {
                 Ok(UpsertOutcome::Created(article)) => {
+                    count_item("created");
                     summary.created += 1;
                     summary.last_revision = summary.last_revision.max(article.revision.0);
                 }
                 Ok(UpsertOutcome::Updated(article)) => {
+                    count_item("updated");
                     summary.updated += 1;
                     summary.last_revision = summary.last_revision.max(article.revision.0);
                 }
-                Ok(UpsertOutcome::Unchanged(_)) => summary.unchanged += 1,
+                Ok(UpsertOutcome::Unchanged(_)) => {
+                    count_item("unchanged");
+                    summary.unchanged += 1;
+                }
                 Err(error) => record_failure(summary, index, source, &error),
             }
         }
@@ -231,12 +237,18 @@ fn item_from_message(message: &proto::ImportArticlesRequest) -> Result<UpsertIte
     }
 }
 
+/// Counts one import item in `newswire_import_items_total`.
+fn count_item(outcome: &'static str) {
+    metrics::counter!(crate::metrics::IMPORT_ITEMS, "outcome" => outcome).increment(1);
+}
+
 fn record_failure(
     summary: &mut proto::ImportArticlesResponse,
     index: i64,
     source: String,
     error: &Error,
 ) {
+    count_item("failed");
     summary.failed += 1;
     if summary.failures.len() >= MAX_REPORTED_FAILURES {
         return;

@@ -1,12 +1,14 @@
 //! The gRPC edge. Each RPC reads: validate → convert → call the store → map
 //! the error. Only this module and `proto` know the generated types.
 
+mod audit;
 pub mod convert;
 mod import;
 mod lookup;
 mod page_token;
 pub mod status;
 mod stream;
+pub mod stream_limits;
 mod update_mask;
 pub mod watch;
 
@@ -15,13 +17,16 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::article::{ArticleKey, ArticlePatch};
+use crate::audit::AuditLog;
 use crate::error::Error;
 use crate::proto::{self, article_service_server::ArticleService};
 use crate::query::{Order, PageRequest, PageSize};
 use crate::store::Store;
 use crate::watch::Feed;
+use audit::ArticleRef;
 use convert::{article_from_proto, article_to_proto, query_from_proto, require_complete};
 use status::to_status;
+use stream_limits::StreamLimits;
 
 pub use import::{MAX_IMPORT_BATCH, MAX_IMPORT_BATCH_BYTES};
 
@@ -33,16 +38,33 @@ pub const MAX_BATCH_GET: usize = 1000;
 pub struct ArticleApi {
     store: Arc<dyn Store>,
     feed: Feed,
+    audit: AuditLog,
+    stream_limits: StreamLimits,
 }
 
 impl ArticleApi {
     /// A service that keeps articles in the feed's store and serves the
-    /// feed's watches.
+    /// feed's watches, auditing writes to the log.
     pub fn new(feed: Feed) -> Self {
         Self {
             store: feed.store(),
             feed,
+            audit: AuditLog::to_tracing(),
+            stream_limits: StreamLimits::default(),
         }
+    }
+
+    /// The same service with these stream limits.
+    pub fn with_stream_limits(self, stream_limits: StreamLimits) -> Self {
+        Self {
+            stream_limits,
+            ..self
+        }
+    }
+
+    /// The same service auditing its writes to `audit`.
+    pub fn with_audit(self, audit: AuditLog) -> Self {
+        Self { audit, ..self }
     }
 }
 
@@ -101,6 +123,97 @@ impl ArticleService for ArticleApi {
         &self,
         request: Request<proto::CreateArticleRequest>,
     ) -> Result<Response<proto::CreateArticleResponse>, Status> {
+        let target = ArticleRef::of_article(request.get_ref().article.as_ref());
+        let context = audit::context(&request);
+        let result = self.create(request).await;
+        self.audit_write("CreateArticle", context, target, result, |response| {
+            ArticleRef::of_article(response.article.as_ref())
+        })
+    }
+
+    async fn update_article(
+        &self,
+        request: Request<proto::UpdateArticleRequest>,
+    ) -> Result<Response<proto::UpdateArticleResponse>, Status> {
+        let target = ArticleRef::of_article(request.get_ref().article.as_ref());
+        let context = audit::context(&request);
+        let result = self.update(request).await;
+        self.audit_write("UpdateArticle", context, target, result, |response| {
+            ArticleRef::of_article(response.article.as_ref())
+        })
+    }
+
+    async fn delete_article(
+        &self,
+        request: Request<proto::DeleteArticleRequest>,
+    ) -> Result<Response<proto::DeleteArticleResponse>, Status> {
+        let target = ArticleRef::of_delete(request.get_ref());
+        let context = audit::context(&request);
+        let result = self.delete(request).await;
+        self.audit_write("DeleteArticle", context, target, result, |response| {
+            ArticleRef {
+                id: Some(response.id.clone()),
+                key: Some(response.key.clone()),
+                detail: Some(format!("revision {}", response.revision)),
+            }
+        })
+    }
+
+    type StreamArticlesStream = stream::ArticleStream;
+
+    async fn stream_articles(
+        &self,
+        request: Request<proto::StreamArticlesRequest>,
+    ) -> Result<Response<Self::StreamArticlesStream>, Status> {
+        let stream = stream::start(Arc::clone(&self.store), request.get_ref())?;
+        Ok(Response::new(stream))
+    }
+
+    type WatchArticlesStream = watch::EventStream;
+
+    async fn watch_articles(
+        &self,
+        request: Request<proto::WatchArticlesRequest>,
+    ) -> Result<Response<Self::WatchArticlesStream>, Status> {
+        let events = watch::start(&self.feed, request.get_ref())?;
+        Ok(Response::new(self.stream_limits.watch(events)?))
+    }
+
+    async fn import_articles(
+        &self,
+        request: Request<Streaming<proto::ImportArticlesRequest>>,
+    ) -> Result<Response<proto::ImportArticlesResponse>, Status> {
+        let context = audit::context(&request);
+        let stream = self.stream_limits.bound(request.into_inner());
+        let result = import::run(self.store.as_ref(), stream)
+            .await
+            .map(Response::new);
+        self.audit_write(
+            "ImportArticles",
+            context,
+            ArticleRef::default(),
+            result,
+            |summary| ArticleRef {
+                detail: Some(format!(
+                    "created {}, updated {}, unchanged {}, failed {}, last revision {}",
+                    summary.created,
+                    summary.updated,
+                    summary.unchanged,
+                    summary.failed,
+                    summary.last_revision
+                )),
+                ..ArticleRef::default()
+            },
+        )
+    }
+}
+
+/// The write handlers, audited by the trait methods above.
+impl ArticleApi {
+    async fn create(
+        &self,
+        request: Request<proto::CreateArticleRequest>,
+    ) -> Result<Response<proto::CreateArticleResponse>, Status> {
         let article = request
             .get_ref()
             .article
@@ -118,7 +231,7 @@ impl ArticleService for ArticleApi {
         }))
     }
 
-    async fn update_article(
+    async fn update(
         &self,
         request: Request<proto::UpdateArticleRequest>,
     ) -> Result<Response<proto::UpdateArticleResponse>, Status> {
@@ -144,7 +257,7 @@ impl ArticleService for ArticleApi {
         }))
     }
 
-    async fn delete_article(
+    async fn delete(
         &self,
         request: Request<proto::DeleteArticleRequest>,
     ) -> Result<Response<proto::DeleteArticleResponse>, Status> {
@@ -161,34 +274,6 @@ impl ArticleService for ArticleApi {
             key: deleted.key.as_str().to_string(),
             revision: deleted.revision.0,
         }))
-    }
-
-    type StreamArticlesStream = stream::ArticleStream;
-
-    async fn stream_articles(
-        &self,
-        request: Request<proto::StreamArticlesRequest>,
-    ) -> Result<Response<Self::StreamArticlesStream>, Status> {
-        let stream = stream::start(Arc::clone(&self.store), request.get_ref())?;
-        Ok(Response::new(stream))
-    }
-
-    type WatchArticlesStream = watch::EventStream;
-
-    async fn watch_articles(
-        &self,
-        request: Request<proto::WatchArticlesRequest>,
-    ) -> Result<Response<Self::WatchArticlesStream>, Status> {
-        let events = watch::start(&self.feed, request.get_ref())?;
-        Ok(Response::new(events))
-    }
-
-    async fn import_articles(
-        &self,
-        request: Request<Streaming<proto::ImportArticlesRequest>>,
-    ) -> Result<Response<proto::ImportArticlesResponse>, Status> {
-        let summary = import::run(self.store.as_ref(), request.into_inner()).await?;
-        Ok(Response::new(summary))
     }
 }
 

@@ -13,7 +13,7 @@ use crate::proto::ListArticlesRequest;
 
 /// Writes every article of the server into `config.directory`.
 pub async fn run(config: ExportConfig) -> anyhow::Result<()> {
-    let mut client = super::connect(&config.server.url).await?;
+    let mut client = super::connect(&config.server).await?;
     std::fs::create_dir_all(&config.directory)
         .with_context(|| format!("cannot create {}", config.directory.display()))?;
     let mut used_names = HashSet::new();

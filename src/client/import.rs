@@ -46,7 +46,7 @@ pub async fn run(config: ImportConfig) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
 
-    let mut client = super::connect(&config.server.url).await?;
+    let mut client = super::connect(&config.server).await?;
     let (sender, receiver) = mpsc::channel(64);
     let reader_progress = progress.clone();
     let reader =

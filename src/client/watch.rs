@@ -17,7 +17,7 @@ use crate::proto::{self, ArticleQuery, WatchArticlesRequest, article_event};
 /// Prints events until the server ends the watch (an error, reported on
 /// standard error with the status) or the output is closed.
 pub async fn run(config: WatchConfig) -> anyhow::Result<()> {
-    let mut client = super::connect(&config.server.url).await?;
+    let mut client = super::connect(&config.server).await?;
     let request = WatchArticlesRequest {
         filter: Some(filter(&config)),
         start_revision: config.from,

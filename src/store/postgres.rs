@@ -159,6 +159,11 @@ impl PostgresStore {
     async fn client(&self) -> Result<Arc<SharedReader>, Failure> {
         self.readers.get().await
     }
+
+    /// The pool's connections (open, idle) and callers waiting, for metrics.
+    pub fn pool_status(&self) -> deadpool_postgres::Status {
+        self.pool.status()
+    }
 }
 
 #[async_trait]
@@ -241,6 +246,9 @@ impl Store for PostgresStore {
         &self,
         wake: std::sync::Arc<tokio::sync::Notify>,
     ) -> Option<futures::future::BoxFuture<'static, ()>> {
-        Some(Box::pin(listener::listen(Settings::clone(&self.settings), wake)))
+        Some(Box::pin(listener::listen(
+            Settings::clone(&self.settings),
+            wake,
+        )))
     }
 }

@@ -5,7 +5,10 @@
 pub mod cluster;
 pub mod corpus;
 pub mod history;
+pub mod pki;
 pub mod postgres;
 pub mod process;
+pub mod raw_call;
+pub mod secure_server;
 pub mod server;
 pub mod watch;

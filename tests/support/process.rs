@@ -20,40 +20,30 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `newswire serve` on an ephemeral port over `data`, and waits
+    /// Starts `newswire serve` on an ephemeral port over `data` with the
+    /// development configuration and `--insecure-allow-anonymous`, and waits
     /// (up to 30 s) for it to log the address it listens on.
     pub fn start(data: &Path) -> Self {
+        Self::start_with(data, &["--insecure-allow-anonymous"])
+    }
+
+    /// `start` with the development configuration and `arguments` only.
+    pub fn start_with(data: &Path, arguments: &[&str]) -> Self {
+        let development = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/development.toml");
         let mut child = Command::new(binary())
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(development)
+            .args(arguments)
+            .arg("--data")
             .arg(data)
             .env("NEWSWIRE_LOG", "info")
             .env_remove("NEWSWIRE_DATABASE_URL")
+            .env_remove("NEWSWIRE_CONFIG")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("the binary starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(address) = line.split("address=").nth(1) {
-                    let _ = sender.send(
-                        address
-                            .split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_string(),
-                    );
-                }
-            }
-        });
-        let address = receiver.recv_timeout(Duration::from_secs(30));
-        let Ok(Ok(address)) = address.map(|address| address.parse()) else {
-            // Never leave an orphan server behind a failed start.
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server did not log a valid listening address within 30 s");
-        };
+        let address = read_address(&mut child);
         Self { child, address }
     }
 
@@ -85,6 +75,34 @@ impl ServerProcess {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Waits (up to 30 s) for a starting `serve` child with piped stderr to log
+/// the address it listens on; kills it if it does not.
+pub fn read_address(child: &mut Child) -> SocketAddr {
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(address) = line.split("address=").nth(1) {
+                let _ = sender.send(
+                    address
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+        }
+    });
+    let address = receiver.recv_timeout(Duration::from_secs(30));
+    let Ok(Ok(address)) = address.map(|address| address.parse()) else {
+        // Never leave an orphan server behind a failed start.
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the server did not log a valid listening address within 30 s");
+    };
+    address
 }
 
 impl Drop for ServerProcess {

@@ -1,16 +1,24 @@
 //! A real newswire server on 127.0.0.1:0 with a fresh database (SQLite, or
 //! PostgreSQL through `postgres::TestDatabase`), and clients for it.
 //! Dropping the server shuts it down and removes its data.
+//!
+//! `start` serves with `config/development.toml` plus the explicit
+//! anonymous opt-in (`auth.anonymous_scopes`, as `--insecure-allow-anonymous`),
+//! so tests about the API need no credentials; `start_development` serves
+//! exactly the development configuration; `start_configured` any settings
+//! (the authentication, TLS and limit tests build their own).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use newswire::auth::Scope;
 use newswire::proto::article_service_client::ArticleServiceClient;
 use newswire::proto::{
     ImportArticlesRequest, ImportArticlesResponse, import_articles_request::Item,
 };
-use newswire::server::ServerLimits;
+use newswire::settings::Settings;
 use newswire::store::Store;
+use newswire::watch::FeedSettings;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -21,6 +29,9 @@ use super::postgres::TestDatabase;
 /// A running server and what it owns.
 pub struct TestServer {
     address: SocketAddr,
+    /// The admin listener serving `/metrics`, when the settings ask for one
+    /// (any `metrics.listen`: the test server binds 127.0.0.1:0 instead).
+    pub metrics_address: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     _data: tempfile::TempDir,
     /// The PostgreSQL database of `start_postgres`, dropped after the
@@ -28,14 +39,44 @@ pub struct TestServer {
     _database: Option<TestDatabase>,
 }
 
+/// The development token `config/development.toml` documents.
+pub const DEVELOPMENT_TOKEN: &str = "newswire-dev-token";
+
+/// The checked-in development configuration.
+pub fn development_settings() -> Settings {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/development.toml");
+    Settings::load(&path).expect("config/development.toml is valid")
+}
+
+/// The development configuration, open to callers without credentials and
+/// with rate limits far above what a test sends.
+pub fn anonymous_settings() -> Settings {
+    let mut settings = development_settings();
+    settings.auth.anonymous_scopes = vec![Scope::Read, Scope::Write, Scope::Admin];
+    settings.limits.requests_per_second_per_caller = 1_000_000;
+    settings.limits.burst_per_caller = 1_000_000;
+    settings
+}
+
 impl TestServer {
-    /// A server over a fresh SQLite database in a temporary directory.
+    /// A server over a fresh SQLite database in a temporary directory,
+    /// callable without credentials.
     pub async fn start() -> Self {
+        Self::start_configured(anonymous_settings()).await
+    }
+
+    /// A server with exactly `config/development.toml`.
+    pub async fn start_development() -> Self {
+        Self::start_configured(development_settings()).await
+    }
+
+    /// A server with `settings` over a fresh SQLite database.
+    pub async fn start_configured(settings: Settings) -> Self {
         let data = tempfile::tempdir().expect("a temporary directory");
         // As `serve` runs it: SQLite behind the read cache.
         let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
             .expect("the store opens");
-        Self::start_with(store, data).await
+        Self::start_with_settings(store, data, settings).await
     }
 
     /// A server over a fresh PostgreSQL database of its own, as `serve
@@ -51,48 +92,73 @@ impl TestServer {
         server
     }
 
-    /// A server over `store`; `data` lives as long as the server.
-    pub async fn start_with(store: Arc<dyn Store>, data: tempfile::TempDir) -> Self {
-        Self::start_with_limits(store, data, ServerLimits::default()).await
-    }
-
-    /// A server over a fresh SQLite database with `limits` (the change
-    /// feed's settings among them).
-    pub async fn start_with_feed(feed: newswire::watch::FeedSettings) -> Self {
+    /// A server over a fresh SQLite database, callable without
+    /// credentials, with the change feed's `feed` settings.
+    pub async fn start_with_feed(feed: FeedSettings) -> Self {
         let data = tempfile::tempdir().expect("a temporary directory");
         let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
             .expect("the store opens");
-        let limits = ServerLimits {
-            feed,
-            ..ServerLimits::default()
-        };
-        Self::start_with_limits(store, data, limits).await
+        Self::start_with_store_and_feed(store, data, feed).await
     }
 
-    /// A server over `store` with `limits`; `data` lives as long as the
-    /// server.
-    pub async fn start_with_limits(
+    /// A server over `store`, callable without credentials, with the
+    /// change feed's `feed` settings; `data` lives as long as the server.
+    pub async fn start_with_store_and_feed(
         store: Arc<dyn Store>,
         data: tempfile::TempDir,
-        limits: ServerLimits,
+        feed: FeedSettings,
+    ) -> Self {
+        Self::start_serving(store, data, anonymous_settings(), feed).await
+    }
+
+    /// A server over `store`, callable without credentials; `data` lives as
+    /// long as the server.
+    pub async fn start_with(store: Arc<dyn Store>, data: tempfile::TempDir) -> Self {
+        Self::start_with_settings(store, data, anonymous_settings()).await
+    }
+
+    /// A server over `store` with `settings`.
+    pub async fn start_with_settings(
+        store: Arc<dyn Store>,
+        data: tempfile::TempDir,
+        settings: Settings,
+    ) -> Self {
+        Self::start_serving(store, data, settings, FeedSettings::default()).await
+    }
+
+    async fn start_serving(
+        store: Arc<dyn Store>,
+        data: tempfile::TempDir,
+        settings: Settings,
+        feed: FeedSettings,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind an ephemeral port");
         let address = listener.local_addr().expect("a local address");
+        let mut prepared = newswire::server::Prepared::new(&settings)
+            .expect("valid settings")
+            .with_feed(feed);
+        let mut metrics_address = None;
+        if settings.metrics.listen.is_some() {
+            let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            metrics_address = Some(admin.local_addr().expect("a local address"));
+            prepared = prepared.with_metrics_listener(admin);
+        }
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let shutdown_signal = async {
                 let _ = stopped.await;
             };
             if let Err(error) =
-                newswire::server::run(listener, store, limits, shutdown_signal).await
+                newswire::server::serve(listener, store, prepared, shutdown_signal).await
             {
                 panic!("the test server failed: {error:#}");
             }
         });
         Self {
             address,
+            metrics_address,
             shutdown: Some(shutdown),
             _data: data,
             _database: None,
@@ -119,7 +185,8 @@ impl TestServer {
         ArticleServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024)
     }
 
-    /// Imports every corpus document through ImportArticles, source = file name.
+    /// Imports every corpus document through ImportArticles, source = file
+    /// name, presenting the development token.
     pub async fn import_corpus(&self) -> ImportArticlesResponse {
         let requests: Vec<ImportArticlesRequest> = corpus::documents()
             .into_iter()
@@ -128,9 +195,16 @@ impl TestServer {
                 item: Some(Item::Document(document.text)),
             })
             .collect();
+        let mut request = tonic::Request::new(tokio_stream::iter(requests));
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {DEVELOPMENT_TOKEN}")
+                .parse()
+                .expect("a valid header"),
+        );
         self.client()
             .await
-            .import_articles(tokio_stream::iter(requests))
+            .import_articles(request)
             .await
             .expect("import succeeds")
             .into_inner()

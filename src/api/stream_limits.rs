@@ -1,0 +1,132 @@
+//! Limits of streaming calls: a stream that carries no message for
+//! `limits.stream_idle_timeout_seconds` ends with DEADLINE_EXCEEDED; one
+//! that lives `limits.stream_max_lifetime_seconds` ends with UNAVAILABLE,
+//! which the client resumes on a new call (an import from where it got;
+//! a watch from its last revision). `max_watchers` and the drain signal are
+//! here for the watch streams of the change feed.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
+use tonic::Status;
+
+use crate::settings::LimitSettings;
+
+/// What bounds a streaming call.
+#[derive(Debug, Clone)]
+pub struct StreamLimits {
+    pub idle_timeout: Duration,
+    pub max_lifetime: Duration,
+    /// Watch streams open at once, at most.
+    pub max_watchers: usize,
+    /// Becomes `true` when the server starts draining: watch streams end
+    /// then with UNAVAILABLE, so clients resume on another replica.
+    pub draining: watch::Receiver<bool>,
+    /// A permit per open watch stream, `max_watchers` in all.
+    watchers: Arc<Semaphore>,
+}
+
+impl StreamLimits {
+    /// The configured limits, with `draining` from the server.
+    pub fn new(limits: &LimitSettings, draining: watch::Receiver<bool>) -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(limits.stream_idle_timeout_seconds),
+            max_lifetime: Duration::from_secs(limits.stream_max_lifetime_seconds),
+            max_watchers: limits.max_watchers,
+            draining,
+            watchers: Arc::new(Semaphore::new(limits.max_watchers)),
+        }
+    }
+
+    /// A watch stream, admitted if fewer than `max_watchers` are open (else
+    /// RESOURCE_EXHAUSTED) and ended with UNAVAILABLE at its lifetime, so
+    /// the client resumes from its last revision. Watches are not cut for
+    /// idling: the feed's progress events are their heartbeat.
+    pub fn watch<T, S>(
+        &self,
+        stream: S,
+    ) -> Result<Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>, Status>
+    where
+        T: Send + 'static,
+        S: Stream<Item = Result<T, Status>> + Unpin + Send + 'static,
+    {
+        let permit = Arc::clone(&self.watchers)
+            .try_acquire_owned()
+            .map_err(|_| {
+                Status::resource_exhausted(format!(
+                    "{} watch streams are open, the most this server allows \
+                     (limits.max_watchers); retry later or on another replica",
+                    self.max_watchers
+                ))
+            })?;
+        let max_lifetime = self.max_lifetime;
+        let end_of_life = Instant::now() + max_lifetime;
+        Ok(Box::pin(futures::stream::unfold(
+            Some((stream, permit)),
+            move |state| async move {
+                let (mut stream, permit) = state?;
+                match tokio::time::timeout_at(end_of_life, stream.next()).await {
+                    Ok(Some(item)) => Some((item, Some((stream, permit)))),
+                    Ok(None) => None,
+                    Err(_) => Some((
+                        Err(Status::unavailable(format!(
+                            "the watch reached its lifetime of {} s \
+                             (limits.stream_max_lifetime_seconds); watch again with \
+                             start_revision = the last revision received",
+                            max_lifetime.as_secs()
+                        ))),
+                        None,
+                    )),
+                }
+            },
+        )))
+    }
+
+    /// `stream`, ended with a status when it idles or outlives its lifetime.
+    pub fn bound<T, S>(&self, stream: S) -> Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>
+    where
+        T: Send + 'static,
+        S: Stream<Item = Result<T, Status>> + Unpin + Send + 'static,
+    {
+        let idle_timeout = self.idle_timeout;
+        let max_lifetime = self.max_lifetime;
+        let end_of_life = Instant::now() + max_lifetime;
+        Box::pin(futures::stream::unfold(
+            Some(stream),
+            move |state| async move {
+                let mut stream = state?;
+                let wait = idle_timeout.min(end_of_life.saturating_duration_since(Instant::now()));
+                match tokio::time::timeout(wait, stream.next()).await {
+                    Ok(Some(item)) => Some((item, Some(stream))),
+                    Ok(None) => None,
+                    Err(_) if Instant::now() >= end_of_life => Some((
+                        Err(Status::unavailable(format!(
+                            "the stream reached its lifetime of {} s \
+                             (limits.stream_max_lifetime_seconds); resume on a new call",
+                            max_lifetime.as_secs()
+                        ))),
+                        None,
+                    )),
+                    Err(_) => Some((
+                        Err(Status::deadline_exceeded(format!(
+                            "the stream carried no message for {} s \
+                             (limits.stream_idle_timeout_seconds)",
+                            idle_timeout.as_secs()
+                        ))),
+                        None,
+                    )),
+                }
+            },
+        ))
+    }
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self::new(&LimitSettings::default(), watch::channel(false).1)
+    }
+}

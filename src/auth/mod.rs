@@ -1,0 +1,237 @@
+//! Who is calling and may they. Deny by default: a call passes only if its
+//! method's policy is open, or the caller proves an identity whose scopes
+//! include the one the method needs.
+//!
+//! - `policy`       the scope every RPC needs, checked against the descriptor sets
+//! - `tokens`       static bearer tokens of configured callers, stored hashed
+//! - `jwt`          JSON Web Tokens verified against configured keys
+//! - `certificate`  client-certificate identities (mutual TLS)
+//!
+//! Credentials are tried in this order: an `authorization: Bearer` header
+//! (a JWT when it has a JWT's shape and JWTs are configured, else a static
+//! token), then the client certificate, then the configured anonymous
+//! scopes. Presented credentials that fail are never skipped over.
+
+pub mod certificate;
+pub mod jwt;
+pub mod policy;
+pub mod tokens;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use tonic::Code;
+use tonic::codegen::http::HeaderMap;
+
+use crate::settings::AuthSettings;
+pub use policy::{Policy, Requirement};
+
+/// A permission. `admin` includes the others; `read` and `write` are
+/// independent, so a write-only importer cannot read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Read,
+    Write,
+    Admin,
+}
+
+impl Scope {
+    /// The scope named `name` (`read`, `write`, `admin`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "read" => Some(Self::Read),
+            "write" => Some(Self::Write),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Admin => "admin",
+        })
+    }
+}
+
+/// How a caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    Token,
+    Jwt,
+    Certificate,
+    Anonymous,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The configured name, the JWT's `sub`, or the certificate identity.
+    pub caller: String,
+    pub scopes: Vec<Scope>,
+    pub credential: Credential,
+}
+
+impl Identity {
+    /// Whether the caller holds `scope` (or `admin`).
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes
+            .iter()
+            .any(|held| *held == scope || *held == Scope::Admin)
+    }
+}
+
+/// Why a call was refused: UNAUTHENTICATED or PERMISSION_DENIED, with a
+/// message for the caller that names the missing permission and never
+/// repeats a credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub code: Code,
+    pub message: String,
+    /// Who was refused, when known (for the audit log).
+    pub caller: Option<String>,
+}
+
+impl Denial {
+    fn unauthenticated(message: impl Into<String>) -> Self {
+        Self {
+            code: Code::Unauthenticated,
+            message: message.into(),
+            caller: None,
+        }
+    }
+}
+
+/// The credentials a call presents.
+pub struct Presented<'call> {
+    pub headers: &'call HeaderMap,
+    /// The client's certificate chain, leaf first (mutual TLS only).
+    pub client_certificates: Option<&'call [rustls::pki_types::CertificateDer<'static>]>,
+}
+
+/// Everything needed to decide on a call, built once from the settings.
+pub struct AccessControl {
+    policy: Policy,
+    tokens: tokens::StaticTokens,
+    jwt: Option<jwt::JwtVerifier>,
+    certificates: certificate::CertificateMappings,
+    anonymous_scopes: Vec<Scope>,
+}
+
+impl AccessControl {
+    /// Builds and validates the access configuration; errors name the field.
+    pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            policy: Policy::new(&settings.open)?,
+            tokens: tokens::StaticTokens::new(&settings.callers)?,
+            jwt: settings
+                .jwt
+                .as_ref()
+                .map(jwt::JwtVerifier::new)
+                .transpose()?,
+            certificates: certificate::CertificateMappings::new(&settings.certificates)?,
+            anonymous_scopes: settings.anonymous_scopes.clone(),
+        })
+    }
+
+    /// Whether callers without credentials get any scope (development only).
+    pub fn allows_anonymous(&self) -> bool {
+        !self.anonymous_scopes.is_empty()
+    }
+
+    /// Whether `method` (`/package.Service/Method`) is one the server serves.
+    pub fn knows(&self, method: &str) -> bool {
+        self.policy.requirement(method).is_some()
+    }
+
+    /// Decides on a call of `method` (`/package.Service/Method`): the
+    /// caller's identity (`None` for an open method), or why not.
+    pub fn check(
+        &self,
+        method: &str,
+        presented: &Presented<'_>,
+    ) -> Result<Option<Identity>, Denial> {
+        let requirement = self.policy.requirement(method);
+        if requirement == Some(Requirement::Open) {
+            return Ok(None);
+        }
+        let identity = self.authenticate(presented)?;
+        let name = method.trim_start_matches('/');
+        let Some(Requirement::Scope(scope)) = requirement else {
+            return Err(Denial {
+                code: Code::PermissionDenied,
+                message: format!("{name} has no access policy, so nobody may call it"),
+                caller: identity.map(|identity| identity.caller),
+            });
+        };
+        match identity {
+            None => Err(Denial::unauthenticated(format!(
+                "{name} needs the `{scope}` permission: present `authorization: Bearer <token>` \
+                 or a client certificate"
+            ))),
+            Some(identity) if identity.has(scope) => Ok(Some(identity)),
+            Some(identity) => Err(Denial {
+                code: Code::PermissionDenied,
+                message: format!(
+                    "caller {:?} lacks the `{scope}` permission that {name} needs",
+                    identity.caller
+                ),
+                caller: Some(identity.caller),
+            }),
+        }
+    }
+
+    /// The identity the presented credentials prove; `None` when nothing
+    /// was presented and anonymous callers get no scope.
+    fn authenticate(&self, presented: &Presented<'_>) -> Result<Option<Identity>, Denial> {
+        if let Some(value) = presented.headers.get("authorization") {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|value| {
+                    value
+                        .strip_prefix("Bearer ")
+                        .or_else(|| value.strip_prefix("bearer "))
+                })
+                .map(str::trim)
+                .filter(|token| !token.is_empty())
+                .ok_or_else(|| {
+                    Denial::unauthenticated("the authorization header must be `Bearer <token>`")
+                })?;
+            return match &self.jwt {
+                Some(verifier) if jwt::looks_like_jwt(token) => verifier
+                    .verify(token)
+                    .map(Some)
+                    .map_err(|problem| Denial::unauthenticated(format!("the JWT {problem}"))),
+                _ => self.tokens.identify(token).map(Some).ok_or_else(|| {
+                    Denial::unauthenticated("the bearer token is not valid for this server")
+                }),
+            };
+        }
+        if let Some(chain) = presented
+            .client_certificates
+            .filter(|chain| !chain.is_empty())
+        {
+            return self
+                .certificates
+                .identify(&chain[0])
+                .map(Some)
+                .map_err(|problem| {
+                    Denial::unauthenticated(format!("the client certificate {problem}"))
+                });
+        }
+        if self.allows_anonymous() {
+            return Ok(Some(Identity {
+                caller: "anonymous".to_string(),
+                scopes: self.anonymous_scopes.clone(),
+                credential: Credential::Anonymous,
+            }));
+        }
+        Ok(None)
+    }
+}

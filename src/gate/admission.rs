@@ -1,0 +1,76 @@
+//! Admission: whether the server takes on a call now. Two limits, both
+//! answered at once instead of queueing without bound:
+//! - each caller may start `requests_per_second_per_caller` calls per
+//!   second on average (bursts of `burst_per_caller`); more are refused
+//!   with RESOURCE_EXHAUSTED and a RetryInfo, so one noisy caller cannot
+//!   starve the others;
+//! - the server serves at most `max_concurrent_requests` calls at once;
+//!   beyond that a call is shed with UNAVAILABLE (retryable).
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::settings::LimitSettings;
+
+/// A call's place among those being served; released when dropped.
+pub type Permit = OwnedSemaphorePermit;
+
+/// The admission limits.
+pub struct Admission {
+    per_caller: DefaultKeyedRateLimiter<String>,
+    in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
+}
+
+impl Admission {
+    /// Limits as configured (validated: every value at least 1).
+    pub fn new(limits: &LimitSettings) -> Self {
+        let rate =
+            NonZeroU32::new(limits.requests_per_second_per_caller).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(limits.burst_per_caller).unwrap_or(NonZeroU32::MIN);
+        Self {
+            per_caller: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            in_flight: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+            max_in_flight: limits.max_concurrent_requests,
+        }
+    }
+
+    /// Admits a call of `caller` (`None`: an open method without
+    /// credentials, which only the concurrency limit applies to).
+    #[allow(clippy::result_large_err)]
+    pub fn admit(&self, caller: Option<&str>) -> Result<Permit, Status> {
+        if let Some(caller) = caller
+            && let Err(not_until) = self.per_caller.check_key(&caller.to_string())
+        {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            let message = format!(
+                "caller {caller:?} exceeded its rate limit (limits.requests_per_second_per_caller); \
+                 retry after {} ms",
+                wait.as_millis().max(1)
+            );
+            let details = ErrorDetails::with_retry_info(Some(wait.max(Duration::from_millis(1))));
+            return Err(Status::with_error_details(
+                Code::ResourceExhausted,
+                message,
+                details,
+            ));
+        }
+        self.in_flight.clone().try_acquire_owned().map_err(|_| {
+            let message = format!(
+                "the server is overloaded ({} calls in progress, limits.max_concurrent_requests); \
+                 retry with backoff",
+                self.max_in_flight
+            );
+            let details = ErrorDetails::with_retry_info(Some(Duration::from_millis(100)));
+            Status::with_error_details(Code::Unavailable, message, details)
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! The gate every call passes before it reaches a service (a tower layer
+//! around all of them, streams included): it names the call with a request
+//! id, decides on its credentials (`auth`), admits it within the limits
+//! (`admission`), audits a refusal, and returns the request id to the
+//! caller in the `x-request-id` response header.
+//!
+//! - `admission`   per-caller rate limits and load shedding
+//! - `request_id`  the caller's `x-request-id`, or a fresh one
+
+pub mod admission;
+pub mod request_id;
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use tonic::Status;
+use tonic::body::Body;
+use tonic::codegen::http::{Request, Response};
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+use tower::{Layer, Service};
+
+use crate::audit::{AuditEvent, AuditLog, Outcome};
+use crate::auth::{AccessControl, Identity, Presented};
+use admission::Admission;
+
+/// What the gate learnt about a call, in its request extensions for the
+/// services (which audit their writes with it).
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// `None` for an open method called without credentials.
+    pub identity: Option<Identity>,
+    pub request_id: String,
+}
+
+impl CallContext {
+    /// The caller's name, if it authenticated.
+    pub fn caller(&self) -> Option<&str> {
+        self.identity
+            .as_ref()
+            .map(|identity| identity.caller.as_str())
+    }
+}
+
+/// Shared by every connection.
+pub struct Gate {
+    pub access: AccessControl,
+    pub admission: Admission,
+    pub audit: AuditLog,
+    /// Set when the shutdown grace period is over: calls still running are
+    /// ended with UNAVAILABLE, which clients may retry elsewhere.
+    pub cut: tokio::sync::watch::Sender<bool>,
+}
+
+/// The tower layer applying the gate to every service.
+#[derive(Clone)]
+pub struct GateLayer {
+    gate: Arc<Gate>,
+}
+
+impl GateLayer {
+    pub fn new(gate: Arc<Gate>) -> Self {
+        Self { gate }
+    }
+}
+
+impl<S> Layer<S> for GateLayer {
+    type Service = GateService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GateService {
+            inner,
+            gate: self.gate.clone(),
+        }
+    }
+}
+
+/// The gate around one service stack.
+#[derive(Clone)]
+pub struct GateService<S> {
+    inner: S,
+    gate: Arc<Gate>,
+}
+
+impl<S> Service<Request<Body>> for GateService<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        // The clone is the one that was not polled ready; keep the ready one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let gate = self.gate.clone();
+        Box::pin(async move {
+            let started = Instant::now();
+            let request_id = request_id::of(request.headers());
+            let method = request.uri().path().to_string();
+            let in_flight = InFlight::start();
+            let decision = gate.decide(&method, &request);
+            let mut response = match decision {
+                Err((status, caller)) => {
+                    let mut event =
+                        AuditEvent::new(&method, caller.as_deref(), Outcome::Denied, status.code());
+                    event.detail = Some(status.message().to_string());
+                    event.request_id = Some(request_id.clone());
+                    gate.audit.record(&event);
+                    tracing::debug!(%method, %request_id, code = ?status.code(), "refused");
+                    status.into_http()
+                }
+                Ok((identity, permit)) => {
+                    request.extensions_mut().insert(CallContext {
+                        identity,
+                        request_id: request_id.clone(),
+                    });
+                    let mut cut = gate.cut.subscribe();
+                    let response = tokio::select! {
+                        response = inner.call(request) => response?,
+                        _ = cut.wait_for(|cut| *cut) => Status::unavailable(
+                            "newswire is shutting down and ended this call after its grace \
+                             period; retry (imports are idempotent)",
+                        )
+                        .into_http(),
+                    };
+                    drop(permit);
+                    response
+                }
+            };
+            let elapsed = started.elapsed();
+            tracing::debug!(%method, %request_id, ?elapsed, "served");
+            // Unknown paths share one label: callers cannot grow the series.
+            let label = if gate.access.knows(&method) {
+                method.trim_start_matches('/').to_string()
+            } else {
+                "unknown".to_string()
+            };
+            metrics::counter!(
+                crate::metrics::REQUESTS,
+                "method" => label.clone(),
+                "code" => status_code(&response),
+            )
+            .increment(1);
+            metrics::histogram!(crate::metrics::REQUEST_SECONDS, "method" => label)
+                .record(elapsed.as_secs_f64());
+            drop(in_flight);
+            request_id::attach(&mut response, &request_id);
+            Ok(response)
+        })
+    }
+}
+
+/// Counts a call in `newswire_requests_in_flight` while it lives.
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        metrics::gauge!(crate::metrics::IN_FLIGHT).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::IN_FLIGHT).decrement(1.0);
+    }
+}
+
+/// The gRPC code a response carries in its headers (an error, or a
+/// stream's start: `OK`); a unary success puts it in the trailers: `OK`.
+fn status_code(response: &Response<Body>) -> &'static str {
+    let code = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from_i32);
+    crate::audit::code_name(code)
+}
+
+impl Gate {
+    /// The caller's identity and an admission permit, or the status that
+    /// refuses the call and who was refused.
+    #[allow(clippy::result_large_err)]
+    fn decide(
+        &self,
+        method: &str,
+        request: &Request<Body>,
+    ) -> Result<(Option<Identity>, admission::Permit), (Status, Option<String>)> {
+        let certificates = request
+            .extensions()
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(|info| info.peer_certs());
+        let presented = Presented {
+            headers: request.headers(),
+            client_certificates: certificates.as_deref().map(Vec::as_slice),
+        };
+        let identity = self
+            .access
+            .check(method, &presented)
+            .map_err(|denial| (Status::new(denial.code, denial.message), denial.caller))?;
+        let caller = identity.as_ref().map(|identity| identity.caller.as_str());
+        let permit = self
+            .admission
+            .admit(caller)
+            .map_err(|status| (status, caller.map(str::to_string)))?;
+        Ok((identity, permit))
+    }
+}
