@@ -41,6 +41,8 @@ const EXPECTED_POLICY: &[(&str, Scope)] = &[
     ("/newswire.v1.ArticleService/GetArticle", Scope::Read),
     ("/newswire.v1.ArticleService/BatchGetArticles", Scope::Read),
     ("/newswire.v1.ArticleService/ListArticles", Scope::Read),
+    ("/newswire.v1.ArticleService/StreamArticles", Scope::Read),
+    ("/newswire.v1.ArticleService/WatchArticles", Scope::Read),
     ("/newswire.v1.ArticleService/CreateArticle", Scope::Write),
     ("/newswire.v1.ArticleService/UpdateArticle", Scope::Write),
     ("/newswire.v1.ArticleService/DeleteArticle", Scope::Write),

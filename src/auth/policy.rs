@@ -18,6 +18,8 @@ const NEWSWIRE_METHODS: &[(&str, Scope)] = &[
     ("newswire.v1.ArticleService/GetArticle", Scope::Read),
     ("newswire.v1.ArticleService/BatchGetArticles", Scope::Read),
     ("newswire.v1.ArticleService/ListArticles", Scope::Read),
+    ("newswire.v1.ArticleService/StreamArticles", Scope::Read),
+    ("newswire.v1.ArticleService/WatchArticles", Scope::Read),
     ("newswire.v1.ArticleService/CreateArticle", Scope::Write),
     ("newswire.v1.ArticleService/UpdateArticle", Scope::Write),
     ("newswire.v1.ArticleService/DeleteArticle", Scope::Write),
