@@ -9,7 +9,7 @@
 //!
 //! Keys are unique by construction (they end in the seed and the index).
 //! URLs are unique too, except that a share of articles (the corpus' own
-//! share, about one in ten) reuses the URLs of an earlier article, as
+//! share, 1 to 2 %) reuses the URLs of an earlier article, as
 //! republished stories do in the real feed. `history` writes a run as a
 //! history file that `newswire import` reads.
 

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::ops::Range;
+use std::sync::mpsc;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -55,44 +56,46 @@ pub fn run(config: GenerateConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes articles `indexes` as history lines, in order. Blocks of
-/// articles are rendered on every core at once; each article depends only
-/// on its index, so the output is the same whatever the core count.
+/// Writes articles `indexes` as history lines, in order. One renderer
+/// per core takes every n-th block of articles while this thread writes
+/// the finished blocks in order, so rendering and writing overlap. Each
+/// article depends only on its index: the output is the same whatever the
+/// core count.
 pub fn write_history(
     generator: &Generator,
     indexes: Range<u64>,
     output: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from) as u64;
-    let mut next = indexes.start;
-    while next < indexes.end {
-        let wave: Vec<Range<u64>> = (0..threads)
-            .map(|thread| {
-                let start = (next + thread * BLOCK).min(indexes.end);
-                start..(start + BLOCK).min(indexes.end)
+    let renderers = std::thread::available_parallelism().map_or(1, usize::from);
+    let blocks: Vec<Range<u64>> = (indexes.start..indexes.end)
+        .step_by(BLOCK as usize)
+        .map(|start| start..(start + BLOCK).min(indexes.end))
+        .collect();
+    std::thread::scope(|scope| {
+        let receivers: Vec<mpsc::Receiver<anyhow::Result<Vec<u8>>>> = (0..renderers)
+            .map(|renderer| {
+                // Two finished blocks ahead at most: bounded memory.
+                let (sender, receiver) = mpsc::sync_channel(2);
+                let blocks = &blocks;
+                scope.spawn(move || {
+                    for block in blocks.iter().skip(renderer).step_by(renderers) {
+                        // A closed channel means the writer stopped on an error.
+                        if sender.send(render_block(generator, block.clone())).is_err() {
+                            return;
+                        }
+                    }
+                });
+                receiver
             })
-            .filter(|block| !block.is_empty())
             .collect();
-        next = wave.last().map_or(indexes.end, |block| block.end);
-        let rendered: Vec<anyhow::Result<Vec<u8>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = wave
-                .iter()
-                .map(|block| scope.spawn(|| render_block(generator, block.clone())))
-                .collect();
-            handles
-                .into_iter()
-                .map(|handle| {
-                    handle
-                        .join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a generating thread panicked")))
-                })
-                .collect()
-        });
-        for block in rendered {
-            output.write_all(&block?)?;
+        for number in 0..blocks.len() {
+            let block = receivers[number % renderers]
+                .recv()
+                .map_err(|_| anyhow::anyhow!("a rendering thread stopped early"))??;
+            output.write_all(&block)?;
         }
-    }
-    Ok(())
+        anyhow::Ok(())
+    })
 }
 
 /// Articles `block` as history lines.
