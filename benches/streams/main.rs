@@ -9,6 +9,8 @@
 //! the import's start to the last watcher's last event), the ratio, and
 //! server memory per idle watcher. Then commit-to-delivery latency (p50,
 //! p99) of 100 watchers while 1,000 changes per second are committed.
+//! Then StreamArticles against a bare stream of the same messages, and its
+//! peak memory for 10,000 against 100,000 matching articles.
 //! Servers run pinned to core 0 with one
 //! Tokio worker, the watchers here on core 1; medians of several rounds,
 //! the contenders alternating. See `docs/performance.md`, "Streams".
@@ -34,6 +36,7 @@ mod report;
 mod servers;
 #[path = "../support/settings.rs"]
 mod settings;
+mod stream_articles;
 
 use std::process::ExitCode;
 
@@ -48,6 +51,8 @@ struct Plan {
     shapes: Vec<(usize, usize)>,
     /// (watchers, connections) of the latency measurement.
     latency: (usize, usize),
+    /// Database sizes StreamArticles streams.
+    stream_counts: Vec<usize>,
     prioritise: bool,
 }
 
@@ -57,6 +62,7 @@ impl Plan {
             rounds: 5,
             shapes: vec![(100, 4), (1000, 10)],
             latency: (100, 4),
+            stream_counts: vec![10_000, 100_000],
             prioritise: true,
         }
     }
@@ -66,6 +72,7 @@ impl Plan {
             rounds: 1,
             shapes: vec![(10, 2)],
             latency: (2, 1),
+            stream_counts: vec![200, 400],
             prioritise: false,
         }
     }
@@ -125,6 +132,9 @@ fn benchmark(plan: Plan) -> anyhow::Result<bool> {
         }
         let (watchers, connections) = plan.latency;
         latency::measure(plan.rounds, watchers, connections, &documents)
+            .await?
+            .print();
+        stream_articles::measure(plan.rounds.min(3), &plan.stream_counts, &documents)
             .await?
             .print();
         println!("load average at the end: {}", load_average());

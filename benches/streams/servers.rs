@@ -47,14 +47,26 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
     })
 }
 
-/// `serve-bare ADDRESS`: the baseline. Every ImportArticles item makes it
-/// broadcast the next pre-built event (the corpus article it would be, as
-/// newswire sends it) to every watcher; nothing else happens per item.
+/// `serve-bare ADDRESS [STREAM_COUNT]`: the baseline. Every ImportArticles
+/// item makes it broadcast the next pre-built event (the corpus article it
+/// would be, as newswire sends it) to every watcher; nothing else happens
+/// per item. StreamArticles streams STREAM_COUNT pre-built messages (the
+/// corpus articles again and again).
 pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
-    let [address] = arguments else {
-        bail!("usage: serve-bare ADDRESS");
+    let (address, stream_count) = match arguments {
+        [address] => (address, 0),
+        [address, count] => (address, count.parse().context("STREAM_COUNT")?),
+        _ => bail!("usage: serve-bare ADDRESS [STREAM_COUNT]"),
     };
     let events = prebuilt_events()?;
+    let stream_messages: Vec<StreamArticlesResponse> = events
+        .iter()
+        .map(|response| StreamArticlesResponse {
+            article: response.event.as_ref().and_then(|event| event.article.clone()),
+            // As long as newswire's tokens.
+            resume_token: "djF8MDEyMzQ1Njc4OWFiY2RlZnwxNzAwMDAwMDAwMDAwMDAwfDAxOTAwMDAwLTAwMDAtNzAwMC04MDAwLTAwMDAwMDAwMDAwMA".to_string(),
+        })
+        .collect();
     runtime()?.block_on(async {
         let listener = TcpListener::bind(address.as_str()).await?;
         announce(&listener)?;
@@ -63,6 +75,8 @@ pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
             events,
             sender,
             next: Mutex::new(0),
+            stream_messages: std::sync::Arc::new(stream_messages),
+            stream_count,
         };
         tonic::transport::Server::builder()
             .add_service(ArticleServiceServer::new(service))
@@ -111,6 +125,8 @@ struct BareFeed {
     events: Vec<WatchArticlesResponse>,
     sender: broadcast::Sender<WatchArticlesResponse>,
     next: Mutex<usize>,
+    stream_messages: std::sync::Arc<Vec<StreamArticlesResponse>>,
+    stream_count: usize,
 }
 
 fn unimplemented() -> Status {
@@ -196,7 +212,10 @@ impl ArticleService for BareFeed {
         &self,
         _request: Request<StreamArticlesRequest>,
     ) -> Result<Response<Self::StreamArticlesStream>, Status> {
-        Err(unimplemented())
+        let messages = std::sync::Arc::clone(&self.stream_messages);
+        let stream = stream::iter(0..self.stream_count)
+            .map(move |index| Ok(messages[index % messages.len()].clone()));
+        Ok(Response::new(stream.boxed()))
     }
 
     type WatchArticlesStream = BoxStream<'static, Result<WatchArticlesResponse, Status>>;

@@ -13,11 +13,15 @@ const VERSION: &str = "v1";
 
 /// The token that continues `query` in `order` after `cursor`.
 pub fn encode(query: &ArticleQuery, order: Order, cursor: Cursor) -> String {
+    encode_with_fingerprint(&query.fingerprint(order), cursor)
+}
+
+/// `encode` with the query's fingerprint (`ArticleQuery::fingerprint`)
+/// computed once by the caller: a stream issues a token per message.
+pub fn encode_with_fingerprint(fingerprint: &str, cursor: Cursor) -> String {
     let plain = format!(
-        "{VERSION}|{}|{}|{}",
-        query.fingerprint(order),
-        cursor.sort_value,
-        cursor.id
+        "{VERSION}|{fingerprint}|{}|{}",
+        cursor.sort_value, cursor.id
     );
     URL_SAFE_NO_PAD.encode(plain)
 }

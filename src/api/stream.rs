@@ -79,6 +79,7 @@ async fn send_all(
     mut batch: PageRequest,
     sender: mpsc::Sender<Result<proto::StreamArticlesResponse, Status>>,
 ) {
+    let fingerprint = batch.query.fingerprint(batch.order);
     loop {
         let page = tokio::select! {
             page = store.list(&batch) => page,
@@ -94,7 +95,7 @@ async fn send_all(
         };
         for article in &page.articles {
             let resume_token =
-                page_token::encode(&batch.query, batch.order, batch.order.cursor_of(article));
+                page_token::encode_with_fingerprint(&fingerprint, batch.order.cursor_of(article));
             let message = proto::StreamArticlesResponse {
                 article: Some(article_to_proto(article)),
                 resume_token,

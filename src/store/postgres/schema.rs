@@ -109,11 +109,13 @@ const MIGRATIONS: &[Migration] = &[
 /// Version 2: the change feed, as in SQLite's version 2 (see
 /// `store::sqlite::schema`): `changes.previous_front_matter` (an update's
 /// front matter before it, back-filled for existing updates) and the
-/// one-row `change_log_compaction`.
+/// one-row `change_log_compaction`. Temporary indexes keep the back-fill
+/// linear in the size of the log.
 const VERSION_2: &str = "
 ALTER TABLE changes ADD COLUMN previous_front_matter text;
 
 CREATE INDEX changes_backfill ON changes (article_id, change_id);
+CREATE INDEX change_log_backfill ON change_log (change_id);
 UPDATE changes SET previous_front_matter = (
     SELECT earlier.front_matter
     FROM change_log AS earlier_log
@@ -123,6 +125,7 @@ UPDATE changes SET previous_front_matter = (
     ORDER BY earlier_log.revision DESC LIMIT 1
 ) WHERE kind = 'updated';
 DROP INDEX changes_backfill;
+DROP INDEX change_log_backfill;
 
 CREATE TABLE change_log_compaction (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),

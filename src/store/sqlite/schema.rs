@@ -174,4 +174,49 @@ mod tests {
     fn migrations_are_valid() {
         assert!(migrations().validate().is_ok());
     }
+
+    /// Version 2 back-fills each existing update's previous front matter
+    /// from the article's entry before it.
+    #[test]
+    fn version_2_back_fills_previous_front_matter() {
+        let mut connection = rusqlite::Connection::open_in_memory().expect("a database");
+        Migrations::new(vec![M::up(VERSION_1)])
+            .to_latest(&mut connection)
+            .expect("version 1");
+        let log = |kind: &str, article: &str, front_matter: &str| {
+            connection
+                .execute(
+                    "INSERT INTO change_log (kind, commit_time, article_id, key, front_matter, \
+                     body, create_time, update_time, etag) VALUES (?1, 0, ?2, ?2, ?3, '', 0, 0, '')",
+                    [kind, article, front_matter],
+                )
+                .expect("a change-log row");
+        };
+        log("created", "a", "a1");
+        log("created", "b", "b1");
+        log("updated", "a", "a2");
+        log("updated", "a", "a3");
+        log("deleted", "b", "b1");
+        migrations().to_latest(&mut connection).expect("version 2");
+        let previous: Vec<Option<String>> = connection
+            .prepare("SELECT previous_front_matter FROM change_log ORDER BY revision")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| row.get(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .expect("read back");
+        assert_eq!(
+            previous,
+            vec![None, None, Some("a1".into()), Some("a2".into()), None]
+        );
+        let mark: i64 = connection
+            .query_row(
+                "SELECT compacted_through FROM change_log_compaction",
+                [],
+                |row| row.get(0),
+            )
+            .expect("the compaction mark");
+        assert_eq!(mark, 0);
+    }
 }

@@ -1,0 +1,180 @@
+//! StreamArticles: messages per second of one client streaming every
+//! article of a database of N, against a bare tonic server streaming N
+//! pre-built messages of the same articles; and newswire's peak memory
+//! while streaming N = 10,000 against N = 100,000 (a fresh server process
+//! for each stream, so the peak is the stream's, not the import's).
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use newswire::proto::article_service_client::ArticleServiceClient;
+use newswire::proto::import_articles_request::Item;
+use newswire::proto::{ImportArticlesRequest, StreamArticlesRequest};
+
+use super::corpus::SourcedDocument;
+use super::fanout::{Contender, connect};
+use super::process::PinnedChild;
+use super::report::{median, progress, rate, ratio_with_spread};
+
+/// One database size's figures.
+pub struct StreamResult {
+    count: usize,
+    newswire: Vec<f64>,
+    bare: Vec<f64>,
+    /// newswire's peak resident set while streaming, per round.
+    newswire_peak: Vec<f64>,
+}
+
+/// Every size's figures.
+pub struct StreamResults(Vec<StreamResult>);
+
+impl StreamResults {
+    pub fn print(&self) {
+        println!();
+        println!("StreamArticles: one client streams every article (read batches of 100)");
+        for result in &self.0 {
+            println!(
+                "  {} articles: newswire {} msgs/s, bare stream {} msgs/s; newswire / bare {} (target >= 0.50); newswire peak memory {:.1} MiB",
+                rate(result.count as f64),
+                rate(median(result.newswire.iter().copied())),
+                rate(median(result.bare.iter().copied())),
+                ratio_with_spread(
+                    result
+                        .newswire
+                        .iter()
+                        .zip(&result.bare)
+                        .map(|(newswire, bare)| newswire / bare)
+                ),
+                median(result.newswire_peak.iter().copied()) / (1024.0 * 1024.0),
+            );
+        }
+        if let [smallest, .., largest] = self.0.as_slice() {
+            println!(
+                "  peak memory {} vs {} articles: {:.2} (target <= 1.20)",
+                rate(largest.count as f64),
+                rate(smallest.count as f64),
+                median(largest.newswire_peak.iter().copied())
+                    / median(smallest.newswire_peak.iter().copied()),
+            );
+        }
+    }
+}
+
+pub async fn measure(
+    rounds: usize,
+    counts: &[usize],
+    documents: &[SourcedDocument],
+) -> anyhow::Result<StreamResults> {
+    let mut results = Vec::new();
+    for &count in counts {
+        let data = tempfile::tempdir()?;
+        progress(&format!("StreamArticles: importing {count} articles"));
+        populate(data.path(), count, documents).await?;
+        let mut result = StreamResult {
+            count,
+            newswire: Vec::new(),
+            bare: Vec::new(),
+            newswire_peak: Vec::new(),
+        };
+        for round in 0..rounds {
+            let order = if round % 2 == 0 {
+                [Contender::Newswire, Contender::Bare]
+            } else {
+                [Contender::Bare, Contender::Newswire]
+            };
+            for contender in order {
+                progress(&format!(
+                    "StreamArticles round {}/{rounds}: {contender:?}, {count} articles",
+                    round + 1
+                ));
+                let (messages_per_second, peak) = one_round(contender, data.path(), count).await?;
+                match contender {
+                    Contender::Newswire => {
+                        result.newswire.push(messages_per_second);
+                        result.newswire_peak.push(peak as f64);
+                    }
+                    Contender::Bare => result.bare.push(messages_per_second),
+                }
+            }
+        }
+        results.push(result);
+    }
+    Ok(StreamResults(results))
+}
+
+/// Imports `count` articles (the corpus again and again, under new keys)
+/// into the database in `data`, through a newswire child.
+async fn populate(data: &Path, count: usize, documents: &[SourcedDocument]) -> anyhow::Result<()> {
+    let data_path = data.display().to_string();
+    let child = PinnedChild::start(&["serve-newswire", "127.0.0.1:0", &data_path])?;
+    let (address, _) = child
+        .first_line()
+        .split_once(' ')
+        .context("the child announces ADDRESS PID")?;
+    let mut client = ArticleServiceClient::new(connect(&format!("http://{address}")).await?)
+        .max_encoding_message_size(64 * 1024 * 1024);
+    let documents = documents.to_vec();
+    let requests = (0..count).map(move |index| {
+        let document = &documents[index % documents.len()];
+        ImportArticlesRequest {
+            source: format!("copy-{index}-{}", document.source),
+            item: Some(Item::Document(document.text.clone())),
+        }
+    });
+    let imported = client
+        .import_articles(tokio_stream::iter(requests))
+        .await?
+        .into_inner();
+    if imported.created != count as i64 {
+        bail!("populating: {imported:?}");
+    }
+    drop(client);
+    child.stop().await
+}
+
+/// Streams everything once from a fresh child; messages/s and the child's
+/// peak resident set.
+async fn one_round(contender: Contender, data: &Path, count: usize) -> anyhow::Result<(f64, u64)> {
+    let data_path = data.display().to_string();
+    let count_text = count.to_string();
+    let child = match contender {
+        Contender::Newswire => PinnedChild::start(&["serve-newswire", "127.0.0.1:0", &data_path])?,
+        Contender::Bare => PinnedChild::start(&["serve-bare", "127.0.0.1:0", &count_text])?,
+    };
+    let (address, pid) = child
+        .first_line()
+        .split_once(' ')
+        .context("the child announces ADDRESS PID")?;
+    let pid: u32 = pid.parse()?;
+    let mut client = ArticleServiceClient::new(connect(&format!("http://{address}")).await?)
+        .max_decoding_message_size(64 * 1024 * 1024);
+    let started = Instant::now();
+    let mut stream = client
+        .stream_articles(StreamArticlesRequest::default())
+        .await?
+        .into_inner();
+    let mut received = 0;
+    while stream.message().await?.is_some() {
+        received += 1;
+    }
+    let elapsed = started.elapsed();
+    if received != count {
+        bail!("{contender:?} streamed {received} of {count}");
+    }
+    let peak = peak_resident_bytes(pid)?;
+    drop(client);
+    child.stop().await?;
+    Ok((count as f64 / elapsed.as_secs_f64(), peak))
+}
+
+/// The peak resident set (VmHWM) of process `pid`.
+fn peak_resident_bytes(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("VmHWM in /proc/PID/status")?;
+    Ok(kib * 1024)
+}
