@@ -9,6 +9,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -21,11 +22,17 @@ use crate::settings::LimitSettings;
 /// A call's place among those being served; released when dropped.
 pub type Permit = OwnedSemaphorePermit;
 
+/// Every this many admissions, callers whose budget is full again are
+/// forgotten, so the limiter's memory follows the active callers (JWT
+/// subjects are not a closed set).
+const FORGET_IDLE_CALLERS_EVERY: u64 = 4096;
+
 /// The admission limits.
 pub struct Admission {
     per_caller: DefaultKeyedRateLimiter<String>,
     in_flight: Arc<Semaphore>,
     max_in_flight: usize,
+    admissions: AtomicU64,
 }
 
 impl Admission {
@@ -38,6 +45,7 @@ impl Admission {
             per_caller: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             in_flight: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             max_in_flight: limits.max_concurrent_requests,
+            admissions: AtomicU64::new(0),
         }
     }
 
@@ -45,6 +53,13 @@ impl Admission {
     /// credentials, which only the concurrency limit applies to).
     #[allow(clippy::result_large_err)]
     pub fn admit(&self, caller: Option<&str>) -> Result<Permit, Status> {
+        if self
+            .admissions
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(FORGET_IDLE_CALLERS_EVERY)
+        {
+            self.per_caller.retain_recent();
+        }
         if let Some(caller) = caller
             && let Err(not_until) = self.per_caller.check_key(&caller.to_string())
         {

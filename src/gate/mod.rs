@@ -12,7 +12,7 @@ pub mod request_id;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use tonic::Status;
@@ -108,15 +108,7 @@ where
             let in_flight = InFlight::start();
             let decision = gate.decide(&method, &request);
             let mut response = match decision {
-                Err((status, caller)) => {
-                    let mut event =
-                        AuditEvent::new(&method, caller.as_deref(), Outcome::Denied, status.code());
-                    event.detail = Some(status.message().to_string());
-                    event.request_id = Some(request_id.clone());
-                    gate.audit.record(&event);
-                    tracing::debug!(%method, %request_id, code = ?status.code(), "refused");
-                    status.into_http()
-                }
+                Err((status, caller)) => gate.refuse(&method, &request_id, status, caller),
                 Ok((identity, permit)) => {
                     request.extensions_mut().insert(CallContext {
                         identity,
@@ -135,22 +127,7 @@ where
                     response
                 }
             };
-            let elapsed = started.elapsed();
-            tracing::debug!(%method, %request_id, ?elapsed, "served");
-            // Unknown paths share one label: callers cannot grow the series.
-            let label = if gate.access.knows(&method) {
-                method.trim_start_matches('/').to_string()
-            } else {
-                "unknown".to_string()
-            };
-            metrics::counter!(
-                crate::metrics::REQUESTS,
-                "method" => label.clone(),
-                "code" => status_code(&response),
-            )
-            .increment(1);
-            metrics::histogram!(crate::metrics::REQUEST_SECONDS, "method" => label)
-                .record(elapsed.as_secs_f64());
+            gate.observe(&method, &request_id, &response, started.elapsed());
             drop(in_flight);
             request_id::attach(&mut response, &request_id);
             Ok(response)
@@ -187,6 +164,47 @@ fn status_code(response: &Response<Body>) -> &'static str {
 }
 
 impl Gate {
+    /// The response refusing a call, audited.
+    fn refuse(
+        &self,
+        method: &str,
+        request_id: &str,
+        status: Status,
+        caller: Option<String>,
+    ) -> Response<Body> {
+        let mut event = AuditEvent::new(method, caller.as_deref(), Outcome::Denied, status.code());
+        event.detail = Some(status.message().to_string());
+        event.request_id = Some(request_id.to_string());
+        self.audit.record(&event);
+        tracing::debug!(%method, %request_id, code = ?status.code(), "refused");
+        status.into_http()
+    }
+
+    /// Logs and counts a call that got its response.
+    fn observe(
+        &self,
+        method: &str,
+        request_id: &str,
+        response: &Response<Body>,
+        elapsed: Duration,
+    ) {
+        tracing::debug!(%method, %request_id, ?elapsed, "served");
+        // Unknown paths share one label: callers cannot grow the series.
+        let label = if self.access.knows(method) {
+            method.trim_start_matches('/').to_string()
+        } else {
+            "unknown".to_string()
+        };
+        metrics::counter!(
+            crate::metrics::REQUESTS,
+            "method" => label.clone(),
+            "code" => status_code(response),
+        )
+        .increment(1);
+        metrics::histogram!(crate::metrics::REQUEST_SECONDS, "method" => label)
+            .record(elapsed.as_secs_f64());
+    }
+
     /// The caller's identity and an admission permit, or the status that
     /// refuses the call and who was refused.
     #[allow(clippy::result_large_err)]
