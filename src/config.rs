@@ -101,9 +101,10 @@ pub struct ServeConfig {
     pub watch_progress_interval: Duration,
     /// Changes a watcher may fall behind the feed before its watch is ended
     /// with RESOURCE_EXHAUSTED (resumable from its last revision). At least
-    /// one import batch (256 changes, which arrive at once).
-    #[arg(long, env = "NEWSWIRE_WATCH_BUFFER", default_value_t = 1024,
-          value_parser = clap::value_parser!(u32).range(256..=1_000_000))]
+    /// one import batch (`MAX_IMPORT_BATCH` changes, which arrive at once).
+    #[arg(long, env = "NEWSWIRE_WATCH_BUFFER", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32)
+              .range(crate::api::MAX_IMPORT_BATCH as i64..=1_000_000))]
     pub watch_buffer: u32,
     /// The change feed reads the change log at least this often, even when
     /// no commit woke it.

@@ -362,9 +362,9 @@ async fn a_snapshot_then_its_changes_hold_every_article_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_watcher_is_ended_resumably_and_blocks_no_one() {
-    // Room for two import batches (256 changes each, broadcast at once).
+    // Room for two import batches (each broadcast at once).
     let server = TestServer::start_with_feed(FeedSettings {
-        watcher_buffer: 512,
+        watcher_buffer: 2 * newswire::api::MAX_IMPORT_BATCH,
         ..FeedSettings::default()
     })
     .await;

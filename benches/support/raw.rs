@@ -214,7 +214,9 @@ fn write_rows(connection: &Connection, writes: &[RawWrite]) -> anyhow::Result<()
     {
         let mut log = transaction.prepare(
             "INSERT INTO change_log (kind, commit_time, article_id, key, front_matter, body, \
-             create_time, update_time, etag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             create_time, update_time, etag, previous_front_matter) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+             (SELECT front_matter FROM articles WHERE seq = ?10))",
         )?;
         let mut insert = transaction.prepare(
             "INSERT INTO articles (seq, id, key, front_matter, body, published_at, \
@@ -247,6 +249,12 @@ fn write_rows(connection: &Connection, writes: &[RawWrite]) -> anyhow::Result<()
                 RawWrite::Create(_) => "created",
                 RawWrite::Update(_) => "updated",
             };
+            // An update keeps the front matter it replaces, as the store's
+            // change log does.
+            let updating = match write {
+                RawWrite::Create(_) => None,
+                RawWrite::Update(rows) => Some(rows.seq),
+            };
             log.execute(params![
                 kind,
                 rows.update_time,
@@ -257,6 +265,7 @@ fn write_rows(connection: &Connection, writes: &[RawWrite]) -> anyhow::Result<()
                 rows.create_time,
                 rows.update_time,
                 rows.etag,
+                updating,
             ])?;
             match write {
                 RawWrite::Create(rows) => {

@@ -104,7 +104,10 @@ pub async fn run(
                 committed.record(&mut summary)?;
                 continue;
             }
-            (None, _) => stream.next().await,
+            (None, true) => stream.next().await,
+            // The stream has ended or the batch is full: commit it first
+            // (an ended stream must not be polled again).
+            (None, false) => continue,
         };
         match message {
             Some(Ok(message)) => next.push(&mut index, message, &mut summary),

@@ -16,6 +16,9 @@ use tonic::Status;
 
 use crate::settings::LimitSettings;
 
+/// A boxed stream of messages or a final status, as a bounded call sends.
+pub type BoundedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
 /// What bounds a streaming call.
 #[derive(Debug, Clone)]
 pub struct StreamLimits {
@@ -46,10 +49,7 @@ impl StreamLimits {
     /// RESOURCE_EXHAUSTED) and ended with UNAVAILABLE at its lifetime, so
     /// the client resumes from its last revision. Watches are not cut for
     /// idling: the feed's progress events are their heartbeat.
-    pub fn watch<T, S>(
-        &self,
-        stream: S,
-    ) -> Result<Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>, Status>
+    pub fn watch<T, S>(&self, stream: S) -> Result<BoundedStream<T>, Status>
     where
         T: Send + 'static,
         S: Stream<Item = Result<T, Status>> + Unpin + Send + 'static,
@@ -87,7 +87,7 @@ impl StreamLimits {
     }
 
     /// `stream`, ended with a status when it idles or outlives its lifetime.
-    pub fn bound<T, S>(&self, stream: S) -> Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>
+    pub fn bound<T, S>(&self, stream: S) -> BoundedStream<T>
     where
         T: Send + 'static,
         S: Stream<Item = Result<T, Status>> + Unpin + Send + 'static,

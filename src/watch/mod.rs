@@ -58,7 +58,7 @@ impl Default for FeedSettings {
     fn default() -> Self {
         Self {
             progress_interval: Duration::from_secs(10),
-            watcher_buffer: 1024,
+            watcher_buffer: 4096,
             poll_interval: Duration::from_secs(1),
             retention: Retention {
                 max_age: Some(Duration::from_secs(7 * 24 * 60 * 60)),
