@@ -3,8 +3,9 @@
 //! the `metrics` facade with the names below; one Prometheus recorder per
 //! process collects them.
 //!
-//! Hooks for code to come: the change feed sets `WATCHERS` and
-//! `CONSUMER_LAG` (revisions a watcher is behind `REVISION`).
+//! The change feed sets `WATCHERS` (admitted watch streams) and
+//! `CONSUMER_LAG` (changes its slowest watcher has yet to take, each time
+//! the hub has read the log: at least every `--watch-poll-interval`).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -26,7 +27,8 @@ pub const IMPORT_ITEMS: &str = "newswire_import_items_total";
 pub const REVISION: &str = "newswire_revision";
 /// Open watch streams (set by the change feed).
 pub const WATCHERS: &str = "newswire_watchers";
-/// Revisions the slowest watcher is behind (set by the change feed).
+/// Changes the slowest following watcher has yet to take (set by the
+/// change feed's hub).
 pub const CONSUMER_LAG: &str = "newswire_consumer_lag_revisions";
 /// PostgreSQL pool connections by `state` (open, idle) and callers waiting.
 pub const POOL_CONNECTIONS: &str = "newswire_db_pool_connections";

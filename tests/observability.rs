@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use newswire::proto::article_service_client::ArticleServiceClient;
 use newswire::proto::{
-    GetArticleRequest, ImportArticlesRequest, ListArticlesRequest, get_article_request,
-    import_articles_request::Item,
+    GetArticleRequest, ImportArticlesRequest, ListArticlesRequest, WatchArticlesRequest,
+    get_article_request, import_articles_request::Item,
 };
 use support::secure_server::{READER_TOKEN, SecureServer, WRITER_TOKEN};
 
@@ -149,6 +149,35 @@ async fn metrics_count_calls_by_method_and_code_on_the_admin_listener() {
     );
     assert!(metrics.contains("newswire_requests_in_flight"), "{metrics}");
     assert!(metrics.contains("newswire_revision"), "{metrics}");
+
+    // An open watch is counted, and uncounted once its client leaves; the
+    // hub reports its slowest watcher's lag.
+    let watch = client
+        .watch_articles(with_token(WatchArticlesRequest::default()))
+        .await
+        .expect("the reader watches")
+        .into_inner();
+    let watchers = |wanted: f64| async move {
+        let started = Instant::now();
+        loop {
+            let metrics = tokio::task::spawn_blocking(move || scrape(admin))
+                .await
+                .expect("scrape");
+            if sample(&metrics, "newswire_watchers ") == Some(wanted)
+                && metrics.contains("newswire_consumer_lag_revisions ")
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "newswire_watchers never became {wanted}: {metrics}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    watchers(1.0).await;
+    drop(watch);
+    watchers(0.0).await;
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tonic::Status;
 
@@ -56,6 +56,7 @@ impl StreamLimits {
     {
         let permit = Arc::clone(&self.watchers)
             .try_acquire_owned()
+            .map(WatcherSlot::new)
             .map_err(|_| {
                 Status::resource_exhausted(format!(
                     "{} watch streams are open, the most this server allows \
@@ -122,6 +123,25 @@ impl StreamLimits {
                 }
             },
         ))
+    }
+}
+
+/// An admitted watch's place among `max_watchers`, counted in the
+/// `newswire_watchers` gauge for as long as the stream holds it.
+struct WatcherSlot {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl WatcherSlot {
+    fn new(permit: OwnedSemaphorePermit) -> Self {
+        metrics::gauge!(crate::metrics::WATCHERS).increment(1.0);
+        Self { _permit: permit }
+    }
+}
+
+impl Drop for WatcherSlot {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::WATCHERS).decrement(1.0);
     }
 }
 

@@ -38,6 +38,9 @@ pub(super) async fn run(
     let mut position = None;
     loop {
         position = read_new(store.as_ref(), &changes, position).await;
+        // What the broadcast still holds is what its slowest watcher has
+        // not taken yet.
+        metrics::gauge!(crate::metrics::CONSUMER_LAG).set(changes.len() as f64);
         tokio::select! {
             () = wake.notified() => {}
             () = tokio::time::sleep(poll_interval) => {}
