@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use newswire::proto::article_service_client::ArticleServiceClient;
@@ -233,4 +234,35 @@ async fn a_stream_past_its_lifetime_is_ended_resumably() {
         status.message().contains("stream_max_lifetime_seconds"),
         "{status:?}"
     );
+}
+
+/// The server announces `limits.max_concurrent_streams_per_connection` in
+/// its HTTP/2 SETTINGS, which clients obey: read it off a raw HTTP/2
+/// connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_limit_per_connection_is_announced_to_clients() {
+    let mut settings = support::server::anonymous_settings();
+    settings.limits.max_concurrent_streams_per_connection = 7;
+    let server = support::server::TestServer::start_configured(settings).await;
+    let socket = tokio::net::TcpStream::connect(server.address())
+        .await
+        .expect("connect");
+    let (_requests, mut connection) = h2::client::handshake(socket)
+        .await
+        .expect("an HTTP/2 handshake");
+    // Before the server's SETTINGS arrive the client assumes no limit;
+    // they come first thing, so drive the connection until they have.
+    let announced = tokio::time::timeout(
+        DEADLINE,
+        futures::future::poll_fn(|context| {
+            let _ = std::pin::Pin::new(&mut connection).poll(context);
+            match connection.max_concurrent_send_streams() {
+                usize::MAX => std::task::Poll::Pending,
+                limit => std::task::Poll::Ready(limit),
+            }
+        }),
+    )
+    .await
+    .expect("the server's SETTINGS within the deadline");
+    assert_eq!(announced, 7);
 }
