@@ -266,3 +266,49 @@ async fn the_stream_limit_per_connection_is_announced_to_clients() {
     .expect("the server's SETTINGS within the deadline");
     assert_eq!(announced, 7);
 }
+
+/// HTTP/2 keepalive: the server pings an idle connection every
+/// `limits.keepalive_interval_seconds` and closes it when a ping goes
+/// unanswered for `limits.keepalive_timeout_seconds`. A raw client that
+/// never answers sees a PING frame, then the connection end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_keepalive_ping_closes_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// HTTP/2 frame type of PING (RFC 9113, 6.7).
+    const PING: u8 = 0x6;
+
+    let mut settings = support::server::anonymous_settings();
+    settings.limits.keepalive_interval_seconds = 1;
+    settings.limits.keepalive_timeout_seconds = 1;
+    let server = support::server::TestServer::start_configured(settings).await;
+    let mut socket = tokio::net::TcpStream::connect(server.address())
+        .await
+        .expect("connect");
+    // The client preface and an empty SETTINGS frame; nothing else, ever.
+    socket
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .expect("send the preface");
+    let frame_types = tokio::time::timeout(DEADLINE, async {
+        let mut types = Vec::new();
+        loop {
+            let mut header = [0_u8; 9];
+            if socket.read_exact(&mut header).await.is_err() {
+                return types;
+            }
+            let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+            let mut payload = vec![0_u8; length];
+            if socket.read_exact(&mut payload).await.is_err() {
+                return types;
+            }
+            types.push(header[3]);
+        }
+    })
+    .await
+    .expect("the server closed the unanswering connection within the deadline");
+    assert!(
+        frame_types.contains(&PING),
+        "no keepalive PING before the close; frame types {frame_types:?}"
+    );
+}
