@@ -312,3 +312,46 @@ async fn an_unanswered_keepalive_ping_closes_the_connection() {
         "no keepalive PING before the close; frame types {frame_types:?}"
     );
 }
+
+/// `limits.max_watchers`: a watch beyond it is refused with
+/// RESOURCE_EXHAUSTED naming the limit, and admitted again once another
+/// watch has ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_beyond_max_watchers_are_refused_until_one_ends() {
+    use newswire::proto::WatchArticlesRequest;
+
+    let mut settings = support::server::anonymous_settings();
+    settings.limits.max_watchers = 1;
+    let server = support::server::TestServer::start_configured(settings).await;
+    let mut client = server.client().await;
+    let first = client
+        .watch_articles(WatchArticlesRequest::default())
+        .await
+        .expect("the first watch is admitted")
+        .into_inner();
+    let refused = client
+        .watch_articles(WatchArticlesRequest::default())
+        .await
+        .expect_err("a second watch is one too many");
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().contains("limits.max_watchers"),
+        "{refused:?}"
+    );
+    drop(first);
+    // The server notices the first watch's end when its stream is reset.
+    let started = Instant::now();
+    loop {
+        match client.watch_articles(WatchArticlesRequest::default()).await {
+            Ok(_) => break,
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                assert!(
+                    started.elapsed() < DEADLINE,
+                    "the ended watch's place was never freed"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(status) => panic!("unexpected {status:?}"),
+        }
+    }
+}
