@@ -25,6 +25,8 @@
 //! checks that nothing failed.
 
 // The service benchmark's harness; not every piece of it is used here.
+#[path = "../support/child.rs"]
+mod child;
 #[allow(dead_code)]
 #[path = "../support/load.rs"]
 mod load;

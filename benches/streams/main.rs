@@ -19,6 +19,9 @@
 //! and `serve-bare ADDRESS`. Without `--bench` (as `cargo test
 //! --all-targets` runs it) it does one small round and checks the harness.
 
+#[path = "../support/child.rs"]
+#[allow(dead_code)]
+mod child;
 #[path = "../support/corpus.rs"]
 #[allow(dead_code)]
 mod corpus;

@@ -2,9 +2,10 @@
 //! pre-built events. Each prints `ADDRESS PID` on stdout, then serves
 //! until its stdin closes.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures::stream::{self, BoxStream, StreamExt};
@@ -20,11 +21,16 @@ use newswire::proto::{
     UpdateArticleResponse, WatchArticlesRequest, WatchArticlesResponse,
 };
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::broadcast;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::child::{runtime, stdin_closed};
 use super::corpus;
+
+/// A server child stops by itself after this long, should its parent
+/// vanish without closing the pipe.
+const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// `serve-newswire ADDRESS DATA_DIRECTORY`: newswire over a fresh SQLite
 /// database, through the library's `server::run`.
@@ -41,7 +47,7 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
             listener,
             store,
             &crate::settings::benchmark_settings(),
-            stdin_closed(),
+            stdin_closed(SERVER_LIFETIME_LIMIT),
         )
         .await
     })
@@ -82,7 +88,7 @@ pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
             .add_service(ArticleServiceServer::new(service))
             .serve_with_incoming_shutdown(
                 TcpIncoming::from(listener).with_nodelay(Some(true)),
-                stdin_closed(),
+                stdin_closed(SERVER_LIFETIME_LIMIT),
             )
             .await
             .context("serving")
@@ -238,35 +244,10 @@ impl ArticleService for BareFeed {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("building the server runtime")
-}
-
 /// Prints `ADDRESS PID`, the child's one line.
 fn announce(listener: &TcpListener) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{} {}", listener.local_addr()?, std::process::id())?;
     stdout.flush()?;
     Ok(())
-}
-
-/// Resolves when stdin reaches its end (the parent closed it or died).
-fn stdin_closed() -> impl Future<Output = ()> + Send + 'static {
-    let (closed, on_closed) = oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let mut sink = [0_u8; 64];
-        let mut stdin = std::io::stdin().lock();
-        for _ in 0..1_000_000 {
-            if !matches!(stdin.read(&mut sink), Ok(count) if count > 0) {
-                break;
-            }
-        }
-        let _ = closed.send(());
-    });
-    async move {
-        let _ = on_closed.await;
-    }
 }

@@ -1,6 +1,7 @@
 //! The pieces of the service benchmark, one concept per file.
 
 pub mod bare;
+pub mod child;
 pub mod corpus;
 pub mod get_article;
 pub mod import;

@@ -2,7 +2,7 @@
 //! server, and the raw SQLite insert baseline. Each prints one line on
 //! stdout, then (servers) serves until its stdin closes.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -12,10 +12,10 @@ use newswire::proto::article_service_server::ArticleServiceServer;
 use newswire::store::sqlite::SqliteStore;
 use prost::Message;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tonic::transport::server::TcpIncoming;
 
 use super::bare::BareArticleService;
+use super::child::{announce, runtime, stdin_closed};
 use super::{corpus, raw};
 
 /// A server child stops by itself after this long, should its parent
@@ -29,7 +29,7 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
     let [address, data] = arguments else {
         bail!("usage: serve-newswire ADDRESS DATA_DIRECTORY");
     };
-    server_runtime()?.block_on(async {
+    runtime()?.block_on(async {
         let store = newswire::store::open_embedded(&Path::new(data).join("newswire.sqlite3"))
             .context("opening the SQLite store")?;
         let listener = TcpListener::bind(address)
@@ -40,7 +40,7 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
             listener,
             store,
             &super::settings::benchmark_settings(),
-            stdin_closed(),
+            stdin_closed(SERVER_LIFETIME_LIMIT),
         )
         .await
     })
@@ -54,7 +54,7 @@ pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
     };
     let encoded = std::fs::read(response_file).context("reading the fixed response")?;
     let response = GetArticleResponse::decode(encoded.as_slice()).context("decoding it")?;
-    server_runtime()?.block_on(async {
+    runtime()?.block_on(async {
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("binding {address}"))?;
@@ -64,7 +64,7 @@ pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         tonic::transport::Server::builder()
             .add_service(ArticleServiceServer::new(BareArticleService { response }))
-            .serve_with_incoming_shutdown(incoming, stdin_closed())
+            .serve_with_incoming_shutdown(incoming, stdin_closed(SERVER_LIFETIME_LIMIT))
             .await
             .context("serving")
     })
@@ -103,42 +103,4 @@ pub fn raw_insert(arguments: &[String]) -> anyhow::Result<()> {
     writeln!(stdout, "{} {}", elapsed.as_nanos(), writes.len())?;
     stdout.flush()?;
     Ok(())
-}
-
-/// The runtime of a server child: multi-threaded as in production, its
-/// worker count taken from `TOKIO_WORKER_THREADS` (1 under the benchmark).
-fn server_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("building the server runtime")
-}
-
-/// Prints the bound address as the child's one line.
-fn announce(listener: &TcpListener) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", listener.local_addr()?)?;
-    stdout.flush()?;
-    Ok(())
-}
-
-/// Resolves when stdin reaches its end (the parent closed it or died), or
-/// after `SERVER_LIFETIME_LIMIT`.
-fn stdin_closed() -> impl Future<Output = ()> + Send + 'static {
-    let (closed, on_closed) = oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let mut sink = [0_u8; 64];
-        let mut stdin = std::io::stdin().lock();
-        // The parent never writes, so the first read returns at EOF, when
-        // it closes the pipe; the bound only guards against a chatty one.
-        for _ in 0..1_000_000 {
-            if !matches!(stdin.read(&mut sink), Ok(count) if count > 0) {
-                break;
-            }
-        }
-        let _ = closed.send(());
-    });
-    async move {
-        let _ = tokio::time::timeout(SERVER_LIFETIME_LIMIT, on_closed).await;
-    }
 }
