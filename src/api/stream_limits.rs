@@ -64,27 +64,14 @@ impl StreamLimits {
                     self.max_watchers
                 ))
             })?;
-        let max_lifetime = self.max_lifetime;
-        let end_of_life = Instant::now() + max_lifetime;
-        Ok(Box::pin(futures::stream::unfold(
-            Some((stream, permit)),
-            move |state| async move {
-                let (mut stream, permit) = state?;
-                match tokio::time::timeout_at(end_of_life, stream.next()).await {
-                    Ok(Some(item)) => Some((item, Some((stream, permit)))),
-                    Ok(None) => None,
-                    Err(_) => Some((
-                        Err(Status::unavailable(format!(
-                            "the watch reached its lifetime of {} s \
-                             (limits.stream_max_lifetime_seconds); watch again with \
-                             start_revision = the last revision received",
-                            max_lifetime.as_secs()
-                        ))),
-                        None,
-                    )),
-                }
-            },
-        )))
+        Ok(limited(
+            stream,
+            permit,
+            None,
+            self.max_lifetime,
+            "watch",
+            "watch again with start_revision = the last revision received",
+        ))
     }
 
     /// `stream`, ended with a status when it idles or outlives its lifetime.
@@ -93,37 +80,64 @@ impl StreamLimits {
         T: Send + 'static,
         S: Stream<Item = Result<T, Status>> + Unpin + Send + 'static,
     {
-        let idle_timeout = self.idle_timeout;
-        let max_lifetime = self.max_lifetime;
-        let end_of_life = Instant::now() + max_lifetime;
-        Box::pin(futures::stream::unfold(
-            Some(stream),
-            move |state| async move {
-                let mut stream = state?;
-                let wait = idle_timeout.min(end_of_life.saturating_duration_since(Instant::now()));
-                match tokio::time::timeout(wait, stream.next()).await {
-                    Ok(Some(item)) => Some((item, Some(stream))),
-                    Ok(None) => None,
-                    Err(_) if Instant::now() >= end_of_life => Some((
-                        Err(Status::unavailable(format!(
-                            "the stream reached its lifetime of {} s \
-                             (limits.stream_max_lifetime_seconds); resume on a new call",
-                            max_lifetime.as_secs()
-                        ))),
-                        None,
-                    )),
-                    Err(_) => Some((
-                        Err(Status::deadline_exceeded(format!(
-                            "the stream carried no message for {} s \
-                             (limits.stream_idle_timeout_seconds)",
-                            idle_timeout.as_secs()
-                        ))),
-                        None,
-                    )),
-                }
-            },
-        ))
+        limited(
+            stream,
+            (),
+            Some(self.idle_timeout),
+            self.max_lifetime,
+            "stream",
+            "resume on a new call",
+        )
     }
+}
+
+/// `stream`, holding `held` for as long as it runs, ended with UNAVAILABLE
+/// (the message naming `what` and how to `resume`) once it has lived
+/// `max_lifetime`, and, given an `idle_timeout`, with DEADLINE_EXCEEDED
+/// when it carries no message that long.
+fn limited<T, S, H>(
+    stream: S,
+    held: H,
+    idle_timeout: Option<Duration>,
+    max_lifetime: Duration,
+    what: &'static str,
+    resume: &'static str,
+) -> BoundedStream<T>
+where
+    T: Send + 'static,
+    S: Stream<Item = Result<T, Status>> + Unpin + Send + 'static,
+    H: Send + 'static,
+{
+    let end_of_life = Instant::now() + max_lifetime;
+    Box::pin(futures::stream::unfold(
+        Some((stream, held)),
+        move |state| async move {
+            let (mut stream, held) = state?;
+            let until_end = end_of_life.saturating_duration_since(Instant::now());
+            let wait = idle_timeout.map_or(until_end, |idle| idle.min(until_end));
+            match tokio::time::timeout(wait, stream.next()).await {
+                Ok(Some(item)) => Some((item, Some((stream, held)))),
+                Ok(None) => None,
+                Err(_) => {
+                    let status = match idle_timeout {
+                        Some(idle) if Instant::now() < end_of_life => {
+                            Status::deadline_exceeded(format!(
+                                "the {what} carried no message for {} s \
+                                 (limits.stream_idle_timeout_seconds)",
+                                idle.as_secs()
+                            ))
+                        }
+                        _ => Status::unavailable(format!(
+                            "the {what} reached its lifetime of {} s \
+                             (limits.stream_max_lifetime_seconds); {resume}",
+                            max_lifetime.as_secs()
+                        )),
+                    };
+                    Some((Err(status), None))
+                }
+            }
+        },
+    ))
 }
 
 /// An admitted watch's place among `max_watchers`, counted in the
