@@ -5,8 +5,7 @@ mod support;
 
 use newswire::proto::{ArticleQuery, ListArticlesRequest, StreamArticlesRequest};
 use support::server::TestServer;
-use tonic::Code;
-use tonic_types::StatusExt;
+use support::status::assert_invalid_field;
 
 async fn listed(server: &TestServer, query: &ArticleQuery, order_by: &str) -> Vec<String> {
     let mut client = server.client().await;
@@ -138,11 +137,7 @@ async fn bad_stream_requests_fail_before_the_first_message() {
             .stream_articles(request)
             .await
             .expect_err("refused before streaming");
-        assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
-        let bad_request = status
-            .get_details_bad_request()
-            .expect("BadRequest details");
-        assert_eq!(bad_request.field_violations[0].field, field);
+        assert_invalid_field(&status, field);
     }
 }
 

@@ -10,14 +10,14 @@ use std::time::Duration;
 use newswire::proto::article_event::{FilterTransition, Type};
 use newswire::proto::import_articles_request::Item;
 use newswire::proto::{
-    Article, ArticleEvent, ArticleQuery, CreateArticleRequest, DeleteArticleRequest,
-    ImportArticlesRequest, ListArticlesRequest, UpdateArticleRequest, WatchArticlesRequest,
-    delete_article_request,
+    Article, ArticleQuery, CreateArticleRequest, DeleteArticleRequest, ImportArticlesRequest,
+    ListArticlesRequest, UpdateArticleRequest, WatchArticlesRequest, delete_article_request,
 };
 use newswire::store::Retention;
 use newswire::watch::FeedSettings;
 use support::server::TestServer;
-use support::watch::{changes_through, is_change, next, request, until_progress, watch};
+use support::status::assert_invalid_field;
+use support::watch::{changes_through, is_change, next, request, summary, until_progress, watch};
 use support::{corpus, history};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -85,21 +85,6 @@ async fn delete(server: &TestServer, key: &str) -> i64 {
         .expect("delete")
         .into_inner()
         .revision
-}
-
-/// (type, revision, key, transition) of each change event.
-fn summary(events: &[ArticleEvent]) -> Vec<(Type, i64, String, FilterTransition)> {
-    events
-        .iter()
-        .map(|event| {
-            (
-                Type::try_from(event.r#type).expect("a known type"),
-                event.revision,
-                event.article.as_ref().expect("an article").key.clone(),
-                FilterTransition::try_from(event.filter_transition).expect("a known transition"),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -538,11 +523,7 @@ async fn bad_watch_requests_name_the_field() {
             .watch_articles(request)
             .await
             .expect_err("refused before streaming");
-        assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
-        let bad_request = status
-            .get_details_bad_request()
-            .expect("BadRequest details");
-        assert_eq!(bad_request.field_violations[0].field, field);
+        assert_invalid_field(&status, field);
     }
     // Ahead of the newest revision: refused, not silently waited for.
     let mut events = watch(&mut client, request(ArticleQuery::default(), Some(100))).await;

@@ -30,7 +30,7 @@ use newswire::watch::FeedSettings;
 use support::history::{self, ExpectedChange};
 use support::postgres::TestDatabase;
 use support::server::TestServer;
-use support::watch::{changes_through, next, request, until_progress, watch};
+use support::watch::{changes_through, next, request, summary, until_progress, watch};
 use tonic::transport::Channel;
 
 type Client = ArticleServiceClient<Channel>;
@@ -100,20 +100,6 @@ fn expected_events(
                 (None, false) | (Some(false), false) => return None,
             };
             Some((kind, revision, change.key.clone(), transition))
-        })
-        .collect()
-}
-
-fn observed(events: &[ArticleEvent]) -> Vec<Expected> {
-    events
-        .iter()
-        .map(|event| {
-            (
-                Type::try_from(event.r#type).expect("a known type"),
-                event.revision,
-                event.article.as_ref().expect("an article").key.clone(),
-                FilterTransition::try_from(event.filter_transition).expect("a known transition"),
-            )
         })
         .collect()
 }
@@ -215,11 +201,11 @@ async fn a_history_replay_reaches_every_watcher_exactly() {
     let on_heat = heat_task.await.expect("the heat watcher");
     let on_second = second_task.await.expect("the second replica's watcher");
     let resumed = resuming_task.await.expect("the resuming watcher");
-    assert_eq!(observed(&on_topic), expected_topic, "topic watcher");
-    assert_eq!(observed(&on_heat), expected_hot, "heat watcher");
-    assert_eq!(observed(&resumed), expected_all, "resuming watcher");
+    assert_eq!(summary(&on_topic), expected_topic, "topic watcher");
+    assert_eq!(summary(&on_heat), expected_hot, "heat watcher");
+    assert_eq!(summary(&resumed), expected_all, "resuming watcher");
     assert_eq!(
-        observed(&on_second),
+        summary(&on_second),
         expected_all,
         "second replica's watcher"
     );

@@ -11,4 +11,5 @@ pub mod process;
 pub mod raw_call;
 pub mod secure_server;
 pub mod server;
+pub mod status;
 pub mod watch;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use newswire::proto::article_event::Type;
+use newswire::proto::article_event::{FilterTransition, Type};
 use newswire::proto::article_service_client::ArticleServiceClient;
 use newswire::proto::{ArticleEvent, ArticleQuery, WatchArticlesRequest, WatchArticlesResponse};
 use tonic::transport::Channel;
@@ -88,4 +88,19 @@ pub async fn until_progress(stream: &mut Streaming<WatchArticlesResponse>) -> i6
             return event.revision;
         }
     }
+}
+
+/// (type, revision, key, transition) of each event.
+pub fn summary(events: &[ArticleEvent]) -> Vec<(Type, i64, String, FilterTransition)> {
+    events
+        .iter()
+        .map(|event| {
+            (
+                Type::try_from(event.r#type).expect("a known type"),
+                event.revision,
+                event.article.as_ref().expect("an article").key.clone(),
+                FilterTransition::try_from(event.filter_transition).expect("a known transition"),
+            )
+        })
+        .collect()
 }
