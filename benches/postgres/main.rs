@@ -11,6 +11,7 @@
 //! 3. ListArticles page 1,000 against page 1 of the same query at a
 //!    million articles (`list`); `NEWSWIRE_BENCH_ARTICLES` sets the count.
 //!
+//! `-- get`, `-- import` or `-- list` runs that part alone.
 //! `-- --plans` also writes `docs/postgres-plans.md` from the list's
 //! database (`plans`). Every measurement uses a database of its own on the
 //! server named by `NEWSWIRE_BENCH_DATABASE_URL` (else the tests'
@@ -80,10 +81,55 @@ struct Plan {
     list_repeats: usize,
     prioritise: bool,
     plans: bool,
+    /// The parts to run: GetArticle, the import, the list.
+    parts: Parts,
+}
+
+/// Which measurements a plan runs.
+#[derive(Debug, Clone, Copy)]
+struct Parts {
+    get_article: bool,
+    import: bool,
+    list: bool,
+}
+
+impl Parts {
+    const ALL: Self = Self {
+        get_article: true,
+        import: true,
+        list: true,
+    };
+
+    /// All parts, or the one a filter argument names (`get`, `import` or
+    /// `list`, as in `cargo bench --bench postgres -- import`).
+    fn named(arguments: &[String]) -> anyhow::Result<Self> {
+        let none = Self {
+            get_article: false,
+            import: false,
+            list: false,
+        };
+        match arguments
+            .iter()
+            .find(|argument| !argument.starts_with('-'))
+            .map(String::as_str)
+        {
+            None => Ok(Self::ALL),
+            Some("get") => Ok(Self {
+                get_article: true,
+                ..none
+            }),
+            Some("import") => Ok(Self {
+                import: true,
+                ..none
+            }),
+            Some("list") => Ok(Self { list: true, ..none }),
+            Some(other) => anyhow::bail!("unknown part {other:?}: choose get, import or list"),
+        }
+    }
 }
 
 impl Plan {
-    fn full(plans: bool) -> anyhow::Result<Self> {
+    fn full(plans: bool, parts: Parts) -> anyhow::Result<Self> {
         let list_articles = match std::env::var("NEWSWIRE_BENCH_ARTICLES") {
             Ok(text) => text.trim().replace('_', "").parse().map_err(|_| {
                 anyhow::anyhow!("NEWSWIRE_BENCH_ARTICLES={text:?} is not a count of articles")
@@ -108,6 +154,7 @@ impl Plan {
             list_repeats: 15,
             prioritise: true,
             plans,
+            parts,
         })
     }
 
@@ -128,6 +175,7 @@ impl Plan {
             list_repeats: 3,
             prioritise: false,
             plans: false,
+            parts: Parts::ALL,
         }
     }
 }
@@ -137,7 +185,9 @@ fn main() -> ExitCode {
     let has = |flag: &str| arguments.iter().any(|argument| argument == flag);
     let result = match arguments.first().map(String::as_str) {
         Some("serve-newswire-postgres") => serve::newswire(&arguments[1..]).map(|()| true),
-        _ if has("--bench") => Plan::full(has("--plans")).and_then(benchmark),
+        _ if has("--bench") => Parts::named(&arguments)
+            .and_then(|parts| Plan::full(has("--plans"), parts))
+            .and_then(benchmark),
         _ => benchmark(Plan::smoke()),
     };
     match result {
@@ -193,20 +243,38 @@ async fn run(plan: Plan, machine: Machine, scheduling: String) -> anyhow::Result
     );
     println!();
 
-    let get_article = get_article::measure(plan.rounds, plan.shape, plan.get_articles).await?;
-    let imports = import::measure(plan.rounds, plan.import_articles).await?;
-    let loaded = list::loaded_database(plan.list_articles).await?;
-    let lists = list::measure(&loaded, plan.rounds, plan.list_repeats, plan.list_page).await?;
-    if plan.plans {
-        plans::write(&loaded, plan.list_page).await?;
-    }
-    progress("dropping the list database");
-    drop(loaded);
+    let parts = plan.parts;
+    let get_article = if parts.get_article {
+        Some(get_article::measure(plan.rounds, plan.shape, plan.get_articles).await?)
+    } else {
+        None
+    };
+    let imports = if parts.import {
+        Some(import::measure(plan.rounds, plan.import_articles).await?)
+    } else {
+        None
+    };
+    let lists = if parts.list || plan.plans {
+        let loaded = list::loaded_database(plan.list_articles).await?;
+        let lists = list::measure(&loaded, plan.rounds, plan.list_repeats, plan.list_page).await?;
+        if plan.plans {
+            plans::write(&loaded, plan.list_page).await?;
+        }
+        progress("dropping the list database");
+        drop(loaded);
+        Some(lists)
+    } else {
+        None
+    };
 
     println!();
-    let clean = get_article.print(plan.shape);
-    imports.print();
-    lists.print();
+    let clean = get_article.is_none_or(|get_article| get_article.print(plan.shape));
+    if let Some(imports) = imports {
+        imports.print();
+    }
+    if let Some(lists) = lists {
+        lists.print();
+    }
     println!("load average at the end: {}", load_average());
     Ok(clean)
 }
