@@ -11,8 +11,9 @@ mod support;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use newswire::article::{ArticleKey, ArticlePatch, ContentField, Lookup, Revision};
+use newswire::article::{ArticleContent, ArticleKey, ArticlePatch, ContentField, Lookup, Revision};
 use newswire::error::Error;
+use newswire::query::{ArticleQuery, Order, PageRequest, PageSize};
 use newswire::store::postgres::{PostgresOptions, PostgresStore};
 use newswire::store::{Store, UpsertItem, UpsertOutcome};
 use support::postgres::{TestDatabase, with_database};
@@ -262,6 +263,118 @@ async fn an_item_postgres_refuses_fails_alone() {
         store.current_revision().await.expect("revision"),
         Revision(2)
     );
+}
+
+/// A batch written together keeps item order: a key repeated in it is
+/// created, left unchanged (with the revision of the write it repeats),
+/// then updated, each update logging the content before it; an item
+/// PostgreSQL refuses fails alone, and its topics and URLs are nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_applies_repeated_keys_in_order_around_a_refused_item() {
+    let database = PostgresDatabase::create().await;
+    let store = database.open(2).await;
+    let first = contract::sample_content("first", "2024-01-01T00:00:00Z");
+    let mut second = first.clone();
+    second.title = "second".to_string();
+    let other = contract::sample_content("other", "2024-01-02T00:00:00Z");
+    let mut other_changed = other.clone();
+    other_changed.topics = vec!["Changed".to_string()];
+    let mut with_nul = contract::sample_content("nul", "2024-01-03T00:00:00Z");
+    with_nul.body = "a \0 body".to_string();
+    with_nul.topics = vec!["Refused".to_string()];
+    let item = |text: &str, content: &ArticleContent| UpsertItem {
+        key: key(text),
+        content: content.clone(),
+    };
+    let outcomes = store
+        .upsert_batch(vec![
+            item("repeated", &first),
+            item("other", &other),
+            item("repeated", &first),
+            item("with-nul", &with_nul),
+            item("repeated", &second),
+            item("other", &other_changed),
+        ])
+        .await
+        .expect("the batch commits");
+    let [
+        Ok(UpsertOutcome::Created(created)),
+        Ok(UpsertOutcome::Created(other_created)),
+        Ok(UpsertOutcome::Unchanged(unchanged)),
+        Err(Error::InvalidArgument(_)),
+        Ok(UpsertOutcome::Updated(updated)),
+        Ok(UpsertOutcome::Updated(other_updated)),
+    ] = outcomes.as_slice()
+    else {
+        panic!("unexpected outcomes {outcomes:?}");
+    };
+    assert_eq!(
+        [
+            created.revision,
+            other_created.revision,
+            updated.revision,
+            other_updated.revision
+        ],
+        [Revision(1), Revision(2), Revision(3), Revision(4)],
+        "revisions follow item order"
+    );
+    assert_eq!(
+        unchanged, created,
+        "unchanged is the article as written before"
+    );
+    assert_eq!(updated.id, created.id);
+    assert_eq!(other_updated.id, other_created.id);
+    assert_eq!(
+        store.get(&Lookup::Key(key("repeated"))).await.expect("get"),
+        Some(updated.clone())
+    );
+    assert_eq!(
+        store.get(&Lookup::Key(key("other"))).await.expect("get"),
+        Some(other_updated.clone())
+    );
+    assert_eq!(
+        store.get(&Lookup::Key(key("with-nul"))).await.expect("get"),
+        None
+    );
+    let changes = store
+        .changes_since(Revision(0), 100)
+        .await
+        .expect("changes_since");
+    let befores: Vec<(String, Option<String>)> = changes
+        .iter()
+        .map(|change| {
+            (
+                change.article.content.title.clone(),
+                change.before.as_ref().map(|before| before.title.clone()),
+            )
+        })
+        .collect();
+    let entry = |title: &str, before: Option<&str>| (title.to_string(), before.map(str::to_string));
+    assert_eq!(
+        befores,
+        vec![
+            entry("first", None),
+            entry("other", None),
+            entry("second", Some("first")),
+            entry("other", Some("other")),
+        ]
+    );
+    for (topic, expected) in [("Changed", 1), ("Refused", 0)] {
+        let query = ArticleQuery {
+            topics: vec![topic.to_string()],
+            ..ArticleQuery::default()
+        };
+        let page = store
+            .list(&PageRequest {
+                query,
+                order: Order::default(),
+                size: PageSize::parse(10).expect("a page size"),
+                after: None,
+            })
+            .await
+            .expect("list");
+        assert_eq!(page.articles.len(), expected, "articles with topic {topic}");
+    }
 }
 
 /// A server that does not answer is `Unavailable` at start-up, and the

@@ -37,12 +37,25 @@
 //! error from `COMMIT` itself that does not prove a rollback (a lost
 //! connection above all) is `OutcomeUnknown` and never retried.
 //!
-//! An import item that PostgreSQL refuses (a NUL character, a value over an
-//! index's size limit) aborts the transaction; the batch then runs again
-//! without that item, which is reported in its slot. This keeps each item
-//! alone without a savepoint per item: savepoints that write are
-//! subtransactions, and more than 64 in one transaction overflow
-//! PostgreSQL's per-backend cache and slow every other session's snapshots.
+//! # Import batches
+//!
+//! An import batch is written together: one statement looks up and locks
+//! the articles of all its keys, then one statement inserts the new
+//! articles and another rewrites the changed ones, pipelined, each with
+//! their topics, URLs and `changes` rows (a key repeated in the batch is
+//! written again in a further round, so its changes stay in item order).
+//! A few round trips per batch instead of two per item.
+//!
+//! An item that PostgreSQL refuses (a NUL character, a value over an
+//! index's size limit) aborts the transaction, and a statement that wrote
+//! many items does not say which one it was; the batch then runs again
+//! item by item to find it, and once more together without it, the item
+//! reported in its slot. This keeps each item alone without a savepoint
+//! per item: savepoints that write are subtransactions, and more than 64 in
+//! one transaction overflow PostgreSQL's per-backend cache and slow every
+//! other session's snapshots.
+
+mod batch;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -306,40 +319,78 @@ async fn delete_once(
     })
 }
 
-/// Creates or replaces each item by key, in order, in one transaction. An
-/// item PostgreSQL refuses is reported in its slot and the rest run again
-/// without it (see the module documentation).
+/// Creates or replaces each item by key, in order, in one transaction.
+///
+/// The batch is first written together (`batch::upsert_together`: a handful of
+/// statements for the whole batch). If PostgreSQL refuses one of those
+/// statements, which item it choked on is unknown, so the batch runs again
+/// item by item (`upsert_one_by_one`) to find it; that item is reported in
+/// its slot, and the rest are written together again without it (see the
+/// module documentation).
 pub(super) async fn upsert_batch(
     pool: &Pool,
     items: &[UpsertItem],
 ) -> Result<Vec<Result<UpsertOutcome, Error>>, Failure> {
     let time = now();
     let mut refused: HashMap<usize, Error> = HashMap::new();
+    let mut together = true;
     loop {
-        match retrying(|| upsert_once(pool, items, &refused, time)).await? {
-            Ok(mut outcomes) => {
+        let attempt = if together {
+            retrying(|| batch::upsert_together(pool, items, &refused, time)).await?
+        } else {
+            retrying(|| upsert_one_by_one(pool, items, &refused, time)).await?
+        };
+        match attempt {
+            Attempt::Committed(mut outcomes) => {
                 for (index, error) in refused {
                     outcomes[index] = Err(error);
                 }
                 return Ok(outcomes);
             }
-            Err((index, error)) => {
+            Attempt::RefusedTogether(error) => {
+                tracing::debug!(%error, "PostgreSQL refused part of an import batch; running it item by item");
+                together = false;
+            }
+            Attempt::Refused(index, error) => {
                 tracing::debug!(index, %error, "an import item was refused; running the batch without it");
                 refused.insert(index, error);
+                together = true;
             }
         }
     }
 }
 
-/// One transaction over the batch, skipping the items in `refused` (their
-/// slots are filled by the caller). `Ok(Err((index, error)))` when
-/// PostgreSQL refused item `index`: the transaction rolled back.
-async fn upsert_once(
+/// How one transaction over a batch ended, short of a failure of the
+/// whole batch.
+enum Attempt {
+    /// Committed; each item's outcome in its slot (a refused item's slot is
+    /// filled by `upsert_batch`).
+    Committed(Vec<Result<UpsertOutcome, Error>>),
+    /// PostgreSQL refused item `index`; the transaction rolled back.
+    Refused(usize, Error),
+    /// PostgreSQL refused a statement that wrote several items; the
+    /// transaction rolled back.
+    RefusedTogether(Error),
+}
+
+/// What a failure of a write statement in an import means, unless it is
+/// retried: PostgreSQL refusing what it was given (`Ok`), or a failure of
+/// the whole batch (`Err`: unavailable, or the outcome unknown).
+fn refusal(failure: Failure) -> Result<Error, Failure> {
+    match failure.into_error() {
+        error @ (Error::Unavailable(_) | Error::OutcomeUnknown(_)) => Err(Failure::Domain(error)),
+        error => Ok(error),
+    }
+}
+
+/// One transaction over the batch, item after item, skipping the items in
+/// `refused`: the way to find which item PostgreSQL refuses.
+async fn upsert_one_by_one(
     pool: &Pool,
     items: &[UpsertItem],
     refused: &HashMap<usize, Error>,
     time: DateTime<Utc>,
-) -> Result<Result<Vec<Result<UpsertOutcome, Error>>, (usize, Error)>, Failure> {
+) -> Result<Attempt, Failure> {
     let mut client = checkout(pool).await?;
     let transaction = begin(&mut client).await?;
     let mut pending = PendingChanges::default();
@@ -354,34 +405,28 @@ async fn upsert_once(
             // Domain failures happen before the item writes anything.
             Err(Failure::Domain(error)) => drafts.push(Draft::Failed(error)),
             Err(failure) if failure.is_retryable() => return Err(failure),
-            Err(failure) => {
-                return match failure.into_error() {
-                    error @ (Error::Unavailable(_) | Error::OutcomeUnknown(_)) => {
-                        Err(Failure::Domain(error))
-                    }
-                    // Dropping the transaction rolls it back.
-                    error => Ok(Err((index, error))),
-                };
-            }
+            // Dropping the transaction rolls it back.
+            Err(failure) => return refusal(failure).map(|error| Attempt::Refused(index, error)),
         }
     }
+    finish(transaction, drafts, pending).await
+}
+
+/// Assigns the revisions of the batch's changes (the last statement),
+/// commits, and gives each item's outcome.
+async fn finish(
+    transaction: Transaction<'_>,
+    drafts: Vec<Draft>,
+    pending: PendingChanges,
+) -> Result<Attempt, Failure> {
     let revisions = pending.assign_revisions(&transaction).await?;
     commit(transaction).await?;
-    Ok(Ok(drafts
-        .into_iter()
-        .map(|draft| match draft {
-            Draft::Created(version, position) => Ok(UpsertOutcome::Created(
-                version.into_article(revisions.of(position)),
-            )),
-            Draft::Updated(version, position) => Ok(UpsertOutcome::Updated(
-                version.into_article(revisions.of(position)),
-            )),
-            Draft::Unchanged(article) => Ok(UpsertOutcome::Unchanged(*article)),
-            Draft::Failed(error) => Err(error),
-            // Replaced by `upsert_batch` with the reason.
-            Draft::Refused => Err(Error::Internal("refused by PostgreSQL".to_string())),
-        })
-        .collect()))
+    Ok(Attempt::Committed(
+        drafts
+            .into_iter()
+            .map(|draft| draft.outcome(&revisions))
+            .collect(),
+    ))
 }
 
 /// What one import item did, before revisions are known.
@@ -389,8 +434,31 @@ enum Draft {
     Created(ArticleVersion, usize),
     Updated(ArticleVersion, usize),
     Unchanged(Box<Article>),
+    /// Unchanged from what an earlier item of the batch wrote, the change
+    /// at this position.
+    UnchangedSince(ArticleVersion, usize),
     Failed(Error),
     Refused,
+}
+
+impl Draft {
+    fn outcome(self, revisions: &AssignedRevisions) -> Result<UpsertOutcome, Error> {
+        match self {
+            Draft::Created(version, position) => Ok(UpsertOutcome::Created(
+                version.into_article(revisions.of(position)),
+            )),
+            Draft::Updated(version, position) => Ok(UpsertOutcome::Updated(
+                version.into_article(revisions.of(position)),
+            )),
+            Draft::Unchanged(article) => Ok(UpsertOutcome::Unchanged(*article)),
+            Draft::UnchangedSince(version, position) => Ok(UpsertOutcome::Unchanged(
+                version.into_article(revisions.of(position)),
+            )),
+            Draft::Failed(error) => Err(error),
+            // Replaced by `upsert_batch` with the reason.
+            Draft::Refused => Err(Error::Internal("refused by PostgreSQL".to_string())),
+        }
+    }
 }
 
 /// How many times an item looks for its key again after another
@@ -461,6 +529,7 @@ fn check_precondition(state: &StoredState, expected: Option<&Etag>) -> Result<()
 }
 
 /// What the server keeps about a stored article, without its content.
+#[derive(Clone)]
 struct StoredState {
     uuid: Uuid,
     id: ArticleId,

@@ -1,0 +1,585 @@
+//! Import batches written together: a few statements for a whole batch
+//! instead of two round trips per item (see the parent module's "Import
+//! batches").
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Pool, Transaction};
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::{
+    ArticleVersion, Attempt, Draft, MAX_KEY_RACES, PendingChanges, STATE_COLUMNS, StoredState,
+    begin, checkout, finish, refusal,
+};
+use crate::article::{ArticleId, Etag};
+use crate::error::Error;
+use crate::store::postgres::errors::{Failure, PostgresContext};
+use crate::store::postgres::rows::{ExtractedColumns, change_kind_column};
+use crate::store::{ChangeKind, UpsertItem};
+
+/// One transaction writing the batch together, skipping the items in
+/// `refused`: one statement looks up and locks the stored articles of all
+/// the batch's keys; then the items are written in rounds, a round being
+/// the first waiting item of every key (a key repeated in the batch is
+/// written once per round, in order), each round in two pipelined
+/// statements (new articles, changed articles). Revisions are assigned, in
+/// item order, by the last statement, as for every write.
+pub(super) async fn upsert_together(
+    pool: &Pool,
+    items: &[UpsertItem],
+    refused: &HashMap<usize, Error>,
+    time: DateTime<Utc>,
+) -> Result<Attempt, Failure> {
+    let mut client = checkout(pool).await?;
+    let transaction = begin(&mut client).await?;
+    let mut batch = Batch::new(items, refused, time);
+    while batch.is_waiting() {
+        batch.look_up(&transaction).await?;
+        let round = batch.plan_round();
+        let written = match write_round(&transaction, &batch.planned, &round).await {
+            Ok(written) => written,
+            Err(failure) if failure.is_retryable() => return Err(failure),
+            // Dropping the transaction rolls it back.
+            Err(failure) => return refusal(failure).map(Attempt::RefusedTogether),
+        };
+        batch.record_round(round, &written);
+    }
+    let (drafts, pending) = batch.into_drafts();
+    finish(transaction, drafts, pending).await
+}
+
+/// Where the items of a batch written together stand.
+struct Batch<'a> {
+    items: &'a [UpsertItem],
+    time: DateTime<Utc>,
+    /// By item.
+    planned: Vec<Planned>,
+    /// The items still to write, in item order.
+    waiting: Vec<usize>,
+    /// The article under each key as the transaction last saw it; none if
+    /// absent.
+    latest: HashMap<String, Latest>,
+    /// The keys whose stored articles to look up before the next round.
+    to_look_up: Vec<&'a str>,
+    /// Look-ups so far; another is needed only when a new key was taken by
+    /// a concurrent transaction.
+    lookups: usize,
+}
+
+impl<'a> Batch<'a> {
+    fn new(items: &'a [UpsertItem], refused: &HashMap<usize, Error>, time: DateTime<Utc>) -> Self {
+        let planned: Vec<Planned> = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                if refused.contains_key(&index) {
+                    return Planned::Settled(Draft::Refused);
+                }
+                match item.content.validate() {
+                    Ok(()) => Planned::Waiting,
+                    Err(error) => Planned::Settled(Draft::Failed(error)),
+                }
+            })
+            .collect();
+        let waiting: Vec<usize> = (0..items.len())
+            .filter(|&index| matches!(planned[index], Planned::Waiting))
+            .collect();
+        let to_look_up = waiting
+            .iter()
+            .map(|&index| items[index].key.as_str())
+            .collect();
+        Self {
+            items,
+            time,
+            planned,
+            waiting,
+            latest: HashMap::new(),
+            to_look_up,
+            lookups: 0,
+        }
+    }
+
+    fn is_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Looks up and locks the stored articles of `to_look_up`, if any. After
+    /// `MAX_KEY_RACES` look-ups, the items still waiting for them fail:
+    /// their keys were created and deleted concurrently again and again.
+    async fn look_up(&mut self, transaction: &Transaction<'_>) -> Result<(), Failure> {
+        if self.to_look_up.is_empty() {
+            return Ok(());
+        }
+        let keys = std::mem::take(&mut self.to_look_up);
+        if self.lookups == MAX_KEY_RACES {
+            let (items, planned) = (self.items, &mut self.planned);
+            self.waiting.retain(|&index| {
+                let key = items[index].key.as_str();
+                if !keys.contains(&key) {
+                    return true;
+                }
+                planned[index] = Planned::Settled(Draft::Failed(Error::Unavailable(format!(
+                    "the key {key:?} was created and deleted concurrently again and again"
+                ))));
+                false
+            });
+            return Ok(());
+        }
+        self.lookups += 1;
+        for key in &keys {
+            self.latest.remove(*key);
+        }
+        for state in find_states_by_keys(transaction, &keys).await? {
+            self.latest
+                .insert(state.key.as_str().to_string(), Latest::Stored(state));
+        }
+        Ok(())
+    }
+
+    /// Takes the first waiting item of every key out of `waiting` and plans
+    /// it; returns them, in item order.
+    fn plan_round(&mut self) -> Vec<usize> {
+        let mut keys = HashSet::new();
+        let (round, later): (Vec<usize>, Vec<usize>) = self
+            .waiting
+            .iter()
+            .partition(|&&index| keys.insert(self.items[index].key.as_str()));
+        self.waiting = later;
+        for &index in &round {
+            let item = &self.items[index];
+            self.planned[index] = plan(item, self.latest.get(item.key.as_str()), self.time);
+        }
+        round
+    }
+
+    /// Takes in what `write_round` wrote (`written`: change ids by
+    /// article). An item it did not write waits for another look-up.
+    fn record_round(&mut self, round: Vec<usize>, written: &HashMap<Uuid, i64>) {
+        for index in round {
+            let (version, created) =
+                match std::mem::replace(&mut self.planned[index], Planned::Waiting) {
+                    Planned::Writing { version, created } => (version, created),
+                    other => {
+                        self.planned[index] = other;
+                        continue;
+                    }
+                };
+            let key = self.items[index].key.as_str();
+            match written.get(&version.uuid) {
+                Some(&change_id) => {
+                    self.latest
+                        .insert(key.to_string(), Latest::written_by(index, &version));
+                    self.planned[index] = Planned::Written {
+                        version,
+                        created,
+                        change_id,
+                    };
+                }
+                // Its key was created meanwhile by a transaction that has
+                // committed: the next look finds it.
+                None => {
+                    self.to_look_up.push(key);
+                    self.waiting.push(index);
+                }
+            }
+        }
+        self.waiting.sort_unstable();
+    }
+
+    /// Each item's draft, and the changes in item order.
+    fn into_drafts(self) -> (Vec<Draft>, PendingChanges) {
+        let mut pending = PendingChanges::default();
+        let mut positions: Vec<Option<usize>> = vec![None; self.items.len()];
+        let mut drafts = Vec::with_capacity(self.items.len());
+        for (index, planned) in self.planned.into_iter().enumerate() {
+            drafts.push(match planned {
+                Planned::Settled(draft) => draft,
+                Planned::Written {
+                    version,
+                    created,
+                    change_id,
+                } => {
+                    let position = pending.push(change_id, version.uuid, true);
+                    positions[index] = Some(position);
+                    if created {
+                        Draft::Created(version, position)
+                    } else {
+                        Draft::Updated(version, position)
+                    }
+                }
+                // The earlier item was written, so it has a position.
+                Planned::Same { version, earlier } => match positions[earlier] {
+                    Some(position) => Draft::UnchangedSince(version, position),
+                    None => Draft::Failed(unwritten()),
+                },
+                Planned::Waiting | Planned::Writing { .. } => Draft::Failed(unwritten()),
+            });
+        }
+        (drafts, pending)
+    }
+}
+
+/// The outcome of an item left unwritten, which `upsert_together`'s loop
+/// rules out.
+fn unwritten() -> Error {
+    Error::Internal("an import item was left unwritten".to_string())
+}
+
+/// Where one item of a batch written together stands.
+enum Planned {
+    /// Its key's article is still to be looked up or written by an earlier
+    /// item.
+    Waiting,
+    /// Done without a write of its own: failed, refused or unchanged.
+    Settled(Draft),
+    /// To be written in the current round.
+    Writing {
+        version: ArticleVersion,
+        created: bool,
+    },
+    /// Written, with its `changes` row.
+    Written {
+        version: ArticleVersion,
+        created: bool,
+        change_id: i64,
+    },
+    /// Unchanged from what item `earlier` of the batch wrote.
+    Same {
+        version: ArticleVersion,
+        earlier: usize,
+    },
+}
+
+/// The article under a key, as the transaction last saw it.
+enum Latest {
+    /// As stored before the batch, locked.
+    Stored(StoredState),
+    /// As item `index` of the batch wrote it.
+    Written {
+        index: usize,
+        id: ArticleId,
+        create_time: DateTime<Utc>,
+        etag: Etag,
+    },
+}
+
+impl Latest {
+    fn written_by(index: usize, version: &ArticleVersion) -> Self {
+        Self::Written {
+            index,
+            id: version.id,
+            create_time: version.create_time,
+            etag: version.etag.clone(),
+        }
+    }
+}
+
+/// What `item` does given the article under its key (`None`: no article).
+fn plan(item: &UpsertItem, latest: Option<&Latest>, time: DateTime<Utc>) -> Planned {
+    let (id, create_time) = match latest {
+        None => (ArticleId::generate(), time),
+        Some(Latest::Stored(state)) => (state.id, state.create_time),
+        Some(Latest::Written {
+            id, create_time, ..
+        }) => (*id, *create_time),
+    };
+    let version = match ArticleVersion::new(
+        id,
+        item.key.clone(),
+        item.content.clone(),
+        create_time,
+        time,
+    ) {
+        Ok(version) => version,
+        Err(failure) => return Planned::Settled(Draft::Failed(failure.into_error())),
+    };
+    // Equal etags mean equal content.
+    match latest {
+        None => Planned::Writing {
+            version,
+            created: true,
+        },
+        Some(Latest::Stored(state)) if state.etag == version.etag => Planned::Settled(
+            Draft::Unchanged(Box::new(state.clone().into_article(version.content))),
+        ),
+        Some(Latest::Written { index, etag, .. }) if *etag == version.etag => Planned::Same {
+            version,
+            earlier: *index,
+        },
+        Some(_) => Planned::Writing {
+            version,
+            created: false,
+        },
+    }
+}
+
+/// The stored articles under `keys`, locked until the transaction ends,
+/// in key order, so that concurrent batches lock them in the same order.
+async fn find_states_by_keys(
+    transaction: &Transaction<'_>,
+    keys: &[&str],
+) -> Result<Vec<StoredState>, Failure> {
+    let doing = "finding the articles of an import batch";
+    let statement = transaction
+        .prepare_cached(&format!(
+            "SELECT {STATE_COLUMNS} FROM articles WHERE key = ANY($1::text[]) \
+             ORDER BY key FOR UPDATE"
+        ))
+        .await
+        .context(doing)?;
+    transaction
+        .query(&statement, &[&keys])
+        .await
+        .context(doing)?
+        .iter()
+        .map(StoredState::read)
+        .collect()
+}
+
+/// Writes the items of one round (distinct keys) that `planned` marks
+/// `Writing`: the new articles in one statement, the changed ones in
+/// another, pipelined on the connection. Returns the `changes` row of each
+/// article written, by id; a new article whose key a committed transaction
+/// took meanwhile is missing.
+async fn write_round(
+    transaction: &Transaction<'_>,
+    planned: &[Planned],
+    round: &[usize],
+) -> Result<HashMap<Uuid, i64>, Failure> {
+    let mut new = Vec::new();
+    let mut changed = Vec::new();
+    for &index in round {
+        if let Planned::Writing { version, created } = &planned[index] {
+            if *created {
+                new.push(version);
+            } else {
+                changed.push(version);
+            }
+        }
+    }
+    // Concurrent batches then insert their new keys in the same order, so
+    // they wait for each other rather than deadlock.
+    new.sort_unstable_by(|left, right| left.key.cmp(&right.key));
+    let (inserted, updated) = futures::future::try_join(
+        write_versions(transaction, true, &new),
+        write_versions(transaction, false, &changed),
+    )
+    .await?;
+    Ok(inserted.into_iter().chain(updated).collect())
+}
+
+/// The statements' shared input: the versions as rows (`input`, `$1` to
+/// `$16`) and their (article, topic) and (article, URL) pairs
+/// (`topic_input`, `$17`–`$18`; `url_input`, `$19`–`$20`); see
+/// `VersionArrays`.
+const VERSIONS_INPUT: &str = "WITH input AS ( \
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::bigint[], $7::integer[], $8::bigint[], $9::bigint[], $10::boolean[], \
+             $11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::timestamptz[], \
+             $16::text[]) \
+         AS input (id, key, front_matter, body, search_words, published_at, published_nanos, \
+             sort_heat, sort_quality, published, category, kind, provider_domain, create_time, \
+             update_time, etag) \
+     ), topic_input AS ( \
+         SELECT * FROM unnest($17::uuid[], $18::text[]) AS topic_input (article_id, topic) \
+     ), url_input AS ( \
+         SELECT * FROM unnest($19::uuid[], $20::text[]) AS url_input (article_id, url) \
+     )";
+
+/// Inserts new articles (`created`; a key taken by a committed article is
+/// skipped, a concurrent insert of it waited for) or rewrites stored ones,
+/// with their topics, URLs and `changes` rows, in one
+/// statement. The revisions are placeholders until `assign_revisions`.
+/// Returns each written article's `changes` row.
+async fn write_versions(
+    transaction: &Transaction<'_>,
+    created: bool,
+    versions: &[&ArticleVersion],
+) -> Result<Vec<(Uuid, i64)>, Failure> {
+    if versions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (doing, writes, kind) = if created {
+        let doing = "inserting the articles of an import batch";
+        (doing, INSERT_VERSIONS, ChangeKind::Created)
+    } else {
+        let doing = "updating the articles of an import batch";
+        (doing, UPDATE_VERSIONS, ChangeKind::Updated)
+    };
+    let statement = transaction
+        .prepare_cached(&format!("{VERSIONS_INPUT}, {writes}"))
+        .await
+        .context(doing)?;
+    let arrays = VersionArrays::of(versions);
+    let kind = change_kind_column(kind);
+    let mut parameters = arrays.parameters().to_vec();
+    parameters.push(&kind);
+    transaction
+        .query(&statement, &parameters)
+        .await
+        .context(doing)?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .context(doing)
+}
+
+/// After `VERSIONS_INPUT`: inserts the new articles; `$21` is the change
+/// kind.
+const INSERT_VERSIONS: &str = "written AS ( \
+         INSERT INTO articles (id, key, front_matter, body, search_words, published_at, \
+             published_nanos, sort_heat, sort_quality, published, category, kind, \
+             provider_domain, create_time, update_time, revision, etag) \
+         SELECT id, key, front_matter, body, array_to_tsvector(string_to_array(search_words, ' ')), \
+             published_at, published_nanos, sort_heat, sort_quality, published, category, kind, \
+             provider_domain, create_time, update_time, 0, etag \
+         FROM input \
+         ON CONFLICT ON CONSTRAINT articles_key_unique DO NOTHING \
+         RETURNING id, key, front_matter, body, create_time, update_time, etag \
+     ), topics AS ( \
+         INSERT INTO article_topics (article_id, topic) \
+         SELECT topic_input.article_id, topic_input.topic \
+         FROM topic_input JOIN written ON written.id = topic_input.article_id \
+     ), urls AS ( \
+         INSERT INTO article_urls (article_id, url) \
+         SELECT url_input.article_id, url_input.url \
+         FROM url_input JOIN written ON written.id = url_input.article_id \
+     ) \
+     INSERT INTO changes (kind, commit_time, article_id, key, front_matter, body, \
+         create_time, update_time, etag) \
+     SELECT $21, update_time, id, key, front_matter, body, create_time, update_time, etag \
+     FROM written \
+     RETURNING article_id, change_id";
+
+/// After `VERSIONS_INPUT`: rewrites stored articles (their keys stay), and
+/// replaces only the topics and URLs that changed; each `changes` row keeps
+/// the front matter before it. `$21` is the change kind.
+const UPDATE_VERSIONS: &str = "previous AS ( \
+         SELECT articles.id, articles.front_matter \
+         FROM articles JOIN input ON articles.id = input.id \
+     ), written AS ( \
+         UPDATE articles SET front_matter = input.front_matter, body = input.body, \
+             search_words = array_to_tsvector(string_to_array(input.search_words, ' ')), \
+             published_at = input.published_at, published_nanos = input.published_nanos, \
+             sort_heat = input.sort_heat, sort_quality = input.sort_quality, \
+             published = input.published, category = input.category, kind = input.kind, \
+             provider_domain = input.provider_domain, update_time = input.update_time, \
+             etag = input.etag \
+         FROM input WHERE articles.id = input.id \
+         RETURNING articles.id, articles.key, articles.front_matter, articles.body, \
+             articles.create_time, articles.update_time, articles.etag \
+     ), stale_topics AS ( \
+         DELETE FROM article_topics AS stored USING input \
+         WHERE stored.article_id = input.id AND NOT EXISTS ( \
+             SELECT 1 FROM topic_input \
+             WHERE topic_input.article_id = stored.article_id AND topic_input.topic = stored.topic) \
+     ), topics AS ( \
+         INSERT INTO article_topics (article_id, topic) \
+         SELECT article_id, topic FROM topic_input ON CONFLICT DO NOTHING \
+     ), stale_urls AS ( \
+         DELETE FROM article_urls AS stored USING input \
+         WHERE stored.article_id = input.id AND NOT EXISTS ( \
+             SELECT 1 FROM url_input \
+             WHERE url_input.article_id = stored.article_id AND url_input.url = stored.url) \
+     ), urls AS ( \
+         INSERT INTO article_urls (article_id, url) \
+         SELECT article_id, url FROM url_input ON CONFLICT DO NOTHING \
+     ) \
+     INSERT INTO changes (kind, commit_time, article_id, key, front_matter, body, \
+         create_time, update_time, etag, previous_front_matter) \
+     SELECT $21, written.update_time, written.id, written.key, written.front_matter, \
+         written.body, written.create_time, written.update_time, written.etag, \
+         previous.front_matter \
+     FROM written JOIN previous ON previous.id = written.id \
+     RETURNING article_id, change_id";
+
+/// The columns of several article versions as arrays, one element per
+/// version (or per topic or URL), for `VERSIONS_INPUT` to `unnest`.
+#[derive(Default)]
+struct VersionArrays<'a> {
+    ids: Vec<Uuid>,
+    keys: Vec<&'a str>,
+    front_matters: Vec<&'a str>,
+    bodies: Vec<&'a str>,
+    /// Each version's search words joined by spaces (an array's elements
+    /// cannot be arrays of different lengths); a word holds letters and
+    /// digits only (`query::search_words`), never a space.
+    search_words: Vec<String>,
+    published_at: Vec<i64>,
+    published_nanos: Vec<i32>,
+    sort_heat: Vec<i64>,
+    sort_quality: Vec<i64>,
+    published: Vec<Option<bool>>,
+    categories: Vec<Option<&'a str>>,
+    kinds: Vec<Option<&'a str>>,
+    provider_domains: Vec<Option<&'a str>>,
+    create_times: Vec<DateTime<Utc>>,
+    update_times: Vec<DateTime<Utc>>,
+    etags: Vec<&'a str>,
+    topic_articles: Vec<Uuid>,
+    topics: Vec<&'a str>,
+    url_articles: Vec<Uuid>,
+    urls: Vec<&'a str>,
+}
+
+impl<'a> VersionArrays<'a> {
+    fn of(versions: &[&'a ArticleVersion]) -> Self {
+        let mut arrays = Self::default();
+        for &version in versions {
+            let columns = ExtractedColumns::of(&version.content);
+            arrays.ids.push(version.uuid);
+            arrays.keys.push(version.key.as_str());
+            arrays.front_matters.push(&version.front_matter);
+            arrays.bodies.push(&version.content.body);
+            arrays.search_words.push(columns.search_words.join(" "));
+            arrays.published_at.push(columns.published_at);
+            arrays.published_nanos.push(columns.published_nanos);
+            arrays.sort_heat.push(columns.sort_heat);
+            arrays.sort_quality.push(columns.sort_quality);
+            arrays.published.push(columns.published);
+            arrays.categories.push(columns.category);
+            arrays.kinds.push(columns.kind);
+            arrays.provider_domains.push(columns.provider_domain);
+            arrays.create_times.push(version.create_time);
+            arrays.update_times.push(version.update_time);
+            arrays.etags.push(&version.etag.0);
+            for topic in columns.topics {
+                arrays.topic_articles.push(version.uuid);
+                arrays.topics.push(topic);
+            }
+            for url in columns.urls {
+                arrays.url_articles.push(version.uuid);
+                arrays.urls.push(url);
+            }
+        }
+        arrays
+    }
+
+    /// `$1` to `$20` of `VERSIONS_INPUT`.
+    fn parameters(&self) -> [&(dyn ToSql + Sync); 20] {
+        [
+            &self.ids,
+            &self.keys,
+            &self.front_matters,
+            &self.bodies,
+            &self.search_words,
+            &self.published_at,
+            &self.published_nanos,
+            &self.sort_heat,
+            &self.sort_quality,
+            &self.published,
+            &self.categories,
+            &self.kinds,
+            &self.provider_domains,
+            &self.create_times,
+            &self.update_times,
+            &self.etags,
+            &self.topic_articles,
+            &self.topics,
+            &self.url_articles,
+            &self.urls,
+        ]
+    }
+}
