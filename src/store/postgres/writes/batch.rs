@@ -373,8 +373,11 @@ async fn write_round(
 /// The statements' shared input: the versions as rows (`input`, `$1` to
 /// `$16`) and their (article, topic) and (article, URL) pairs
 /// (`topic_input`, `$17`–`$18`; `url_input`, `$19`–`$20`); see
-/// `VersionArrays`.
-const VERSIONS_INPUT: &str = "WITH input AS ( \
+/// `VersionArrays`. `input` is unnested where it is read rather than
+/// materialized, and `written` returns ids only, so that no statement
+/// copies a batch's text (megabytes, over `work_mem`) into a tuplestore;
+/// the `changes` rows take the articles' columns from `input`.
+const VERSIONS_INPUT: &str = "WITH input AS NOT MATERIALIZED ( \
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
              $6::bigint[], $7::integer[], $8::bigint[], $9::bigint[], $10::boolean[], \
              $11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::timestamptz[], \
@@ -390,9 +393,9 @@ const VERSIONS_INPUT: &str = "WITH input AS ( \
 
 /// Inserts new articles (`created`; a key taken by a committed article is
 /// skipped, a concurrent insert of it waited for) or rewrites stored ones,
-/// with their topics, URLs and `changes` rows, in one
-/// statement. The revisions are placeholders until `assign_revisions`.
-/// Returns each written article's `changes` row.
+/// with their topics, URLs and `changes` rows, in one statement. The
+/// revisions are placeholders until `assign_revisions`. Returns each
+/// written article's `changes` row.
 async fn write_versions(
     transaction: &Transaction<'_>,
     created: bool,
@@ -437,7 +440,7 @@ const INSERT_VERSIONS: &str = "written AS ( \
              provider_domain, create_time, update_time, 0, etag \
          FROM input \
          ON CONFLICT ON CONSTRAINT articles_key_unique DO NOTHING \
-         RETURNING id, key, front_matter, body, create_time, update_time, etag \
+         RETURNING id \
      ), topics AS ( \
          INSERT INTO article_topics (article_id, topic) \
          SELECT topic_input.article_id, topic_input.topic \
@@ -449,8 +452,9 @@ const INSERT_VERSIONS: &str = "written AS ( \
      ) \
      INSERT INTO changes (kind, commit_time, article_id, key, front_matter, body, \
          create_time, update_time, etag) \
-     SELECT $21, update_time, id, key, front_matter, body, create_time, update_time, etag \
-     FROM written \
+     SELECT $21, input.update_time, input.id, input.key, input.front_matter, input.body, \
+         input.create_time, input.update_time, input.etag \
+     FROM input JOIN written ON written.id = input.id \
      RETURNING article_id, change_id";
 
 /// After `VERSIONS_INPUT`: rewrites stored articles (their keys stay), and
@@ -468,8 +472,7 @@ const UPDATE_VERSIONS: &str = "previous AS ( \
              provider_domain = input.provider_domain, update_time = input.update_time, \
              etag = input.etag \
          FROM input WHERE articles.id = input.id \
-         RETURNING articles.id, articles.key, articles.front_matter, articles.body, \
-             articles.create_time, articles.update_time, articles.etag \
+         RETURNING articles.id, articles.key, articles.create_time \
      ), stale_topics AS ( \
          DELETE FROM article_topics AS stored USING input \
          WHERE stored.article_id = input.id AND NOT EXISTS ( \
@@ -489,10 +492,9 @@ const UPDATE_VERSIONS: &str = "previous AS ( \
      ) \
      INSERT INTO changes (kind, commit_time, article_id, key, front_matter, body, \
          create_time, update_time, etag, previous_front_matter) \
-     SELECT $21, written.update_time, written.id, written.key, written.front_matter, \
-         written.body, written.create_time, written.update_time, written.etag, \
-         previous.front_matter \
-     FROM written JOIN previous ON previous.id = written.id \
+     SELECT $21, input.update_time, written.id, written.key, input.front_matter, input.body, \
+         written.create_time, input.update_time, input.etag, previous.front_matter \
+     FROM written JOIN input ON input.id = written.id JOIN previous ON previous.id = written.id \
      RETURNING article_id, change_id";
 
 /// The columns of several article versions as arrays, one element per
