@@ -11,7 +11,7 @@
 //! 3. ListArticles page 1,000 against page 1 of the same query at a
 //!    million articles (`list`); `NEWSWIRE_BENCH_ARTICLES` sets the count.
 //!
-//! `-- --plans` also writes `docs/postgres-plans.md` from the list's
+//! `-- get` runs the GetArticle comparison alone. `-- --plans` also writes `docs/postgres-plans.md` from the list's
 //! database (`plans`). Every measurement uses a database of its own on the
 //! server named by `NEWSWIRE_BENCH_DATABASE_URL` (else the tests'
 //! `NEWSWIRE_TEST_DATABASE_URL`, else the local one), dropped afterwards.
@@ -80,10 +80,12 @@ struct Plan {
     list_repeats: usize,
     prioritise: bool,
     plans: bool,
+    /// Only the GetArticle comparison (`-- get`).
+    get_only: bool,
 }
 
 impl Plan {
-    fn full(plans: bool) -> anyhow::Result<Self> {
+    fn full(plans: bool, get_only: bool) -> anyhow::Result<Self> {
         let list_articles = match std::env::var("NEWSWIRE_BENCH_ARTICLES") {
             Ok(text) => text.trim().replace('_', "").parse().map_err(|_| {
                 anyhow::anyhow!("NEWSWIRE_BENCH_ARTICLES={text:?} is not a count of articles")
@@ -108,6 +110,7 @@ impl Plan {
             list_repeats: 15,
             prioritise: true,
             plans,
+            get_only,
         })
     }
 
@@ -128,6 +131,7 @@ impl Plan {
             list_repeats: 3,
             prioritise: false,
             plans: false,
+            get_only: false,
         }
     }
 }
@@ -137,7 +141,7 @@ fn main() -> ExitCode {
     let has = |flag: &str| arguments.iter().any(|argument| argument == flag);
     let result = match arguments.first().map(String::as_str) {
         Some("serve-newswire-postgres") => serve::newswire(&arguments[1..]).map(|()| true),
-        _ if has("--bench") => Plan::full(has("--plans")).and_then(benchmark),
+        _ if has("--bench") => Plan::full(has("--plans"), has("get")).and_then(benchmark),
         _ => benchmark(Plan::smoke()),
     };
     match result {
@@ -194,6 +198,12 @@ async fn run(plan: Plan, machine: Machine, scheduling: String) -> anyhow::Result
     println!();
 
     let get_article = get_article::measure(plan.rounds, plan.shape, plan.get_articles).await?;
+    if plan.get_only {
+        println!();
+        let clean = get_article.print(plan.shape);
+        println!("load average at the end: {}", load_average());
+        return Ok(clean);
+    }
     let imports = import::measure(plan.rounds, plan.import_articles).await?;
     let loaded = list::loaded_database(plan.list_articles).await?;
     let lists = list::measure(&loaded, plan.rounds, plan.list_repeats, plan.list_page).await?;
