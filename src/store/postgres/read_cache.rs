@@ -12,8 +12,8 @@
 //!
 //! Checks are coalesced: one at a time, and a call is served by the first
 //! check that *began* after it arrived, whoever sent it. Under many calls
-//! in flight one small round trip serves all that waited for it, and a hit
-//! costs no read of the article. A miss reads the row (pipelined with
+//! in flight one small round trip serves all that waited for it, all are
+//! woken together when it ends, and a hit costs no read of the article. A miss reads the row (pipelined with
 //! other reads) and caches it only if no check caught up with anything
 //! meanwhile: otherwise the row might predate an eviction that was already
 //! applied. A change log compacted past what the cache caught up with, or
@@ -24,7 +24,6 @@
 //! recently published of several), so they always read the database.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashlink::LruCache;
 use uuid::Uuid;
@@ -59,17 +58,22 @@ pub(super) struct Token(u64);
 
 /// The cache of one store.
 pub(super) struct ReadCache {
-    /// Checks begun so far; a call waits for check number (this + 1, as
-    /// it read it on arrival) or a later one.
-    checks_begun: AtomicU64,
-    /// Held while a check runs, so checks run one at a time and in order.
-    checks: tokio::sync::Mutex<CheckRecord>,
+    /// Which checks began and how they ended.
+    checks: Mutex<CheckRecord>,
+    /// Bumped whenever a check ends (or its caller gave up on it), waking
+    /// every call waiting at once: their answers then leave together, in
+    /// few socket writes, rather than one by one.
+    check_ended: tokio::sync::watch::Sender<u64>,
     state: Mutex<CacheState>,
 }
 
-/// How the checks went.
+/// How the checks went. One is in flight at a time.
 #[derive(Default)]
 struct CheckRecord {
+    /// Checks begun so far: a call that arrives waits for check number
+    /// (this + 1) or a later one, which begins after it arrived.
+    begun: u64,
+    in_flight: bool,
     /// The number of the last check that succeeded.
     succeeded: u64,
     /// The number of the last check that failed, and why: the calls that
@@ -87,13 +91,25 @@ struct CacheState {
     articles: LruCache<ArticleId, Article>,
 }
 
+/// Marks the check in flight; dropped, even by a caller that gave up
+/// (its RPC was cancelled), it lets the next check begin and wakes the
+/// waiting calls, which begin one if theirs never ended.
+struct CheckInFlight<'cache>(&'cache ReadCache);
+
+impl Drop for CheckInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.record().in_flight = false;
+        self.0.check_ended.send_modify(|ended| *ended += 1);
+    }
+}
+
 impl ReadCache {
     /// A cache of at most `capacity` articles (at least one), least
     /// recently used evicted first.
     pub(super) fn new(capacity: usize) -> Self {
         Self {
-            checks_begun: AtomicU64::new(0),
-            checks: tokio::sync::Mutex::new(CheckRecord::default()),
+            checks: Mutex::new(CheckRecord::default()),
+            check_ended: tokio::sync::watch::Sender::new(0),
             state: Mutex::new(CacheState {
                 caught_up: None,
                 generation: 0,
@@ -110,33 +126,70 @@ impl ReadCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn record(&self) -> std::sync::MutexGuard<'_, CheckRecord> {
+        // As for `lock`.
+        self.checks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Waits for a check that began after this call did, sending it if
     /// none is under way. Returns the token `remember` wants.
     pub(super) async fn catch_up(&self, client: &SharedReader) -> Result<Token, Error> {
-        let needed = self.checks_begun.load(Ordering::SeqCst) + 1;
-        let mut record = self.checks.lock().await;
-        if record.succeeded < needed {
-            match &record.failed {
-                Some((number, error)) if *number >= needed => return Err(error.clone()),
-                _ => {}
-            }
-            // Only this task, holding `checks`, begins a check.
-            let number = self.checks_begun.fetch_add(1, Ordering::SeqCst) + 1;
-            match self.check(client).await {
-                Ok(()) => record.succeeded = number,
-                Err(failure) => {
-                    let error = failure.into_error();
-                    record.failed = Some((number, error.clone()));
-                    return Err(error);
+        let needed = self.record().begun + 1;
+        loop {
+            // Subscribed before looking, so an end in between is not missed.
+            let mut ended = self.check_ended.subscribe();
+            let begin = {
+                let mut record = self.record();
+                if record.succeeded >= needed {
+                    break;
                 }
+                if let Some((number, error)) = &record.failed
+                    && *number >= needed
+                {
+                    return Err(error.clone());
+                }
+                if record.in_flight {
+                    None
+                } else {
+                    record.in_flight = true;
+                    record.begun += 1;
+                    Some(record.begun)
+                }
+            };
+            let Some(number) = begin else {
+                // The sender lives as long as `self`: this only waits.
+                let _ = ended.changed().await;
+                continue;
+            };
+            let in_flight = CheckInFlight(self);
+            let outcome = self.check(client).await;
+            let failure = {
+                let mut record = self.record();
+                match outcome {
+                    Ok(()) => {
+                        record.succeeded = number;
+                        None
+                    }
+                    Err(failure) => {
+                        let error = failure.into_error();
+                        record.failed = Some((number, error.clone()));
+                        Some(error)
+                    }
+                }
+            };
+            drop(in_flight);
+            if let Some(error) = failure {
+                return Err(error);
             }
+            break;
         }
-        drop(record);
         Ok(Token(self.lock().generation))
     }
 
     /// One check: reads what changed since the revision caught up with and
-    /// evicts it. Runs only under `checks`, so nothing else moves
+    /// evicts it. Runs only while marked in flight, so nothing else moves
     /// `caught_up` meanwhile.
     async fn check(&self, client: &SharedReader) -> Result<(), Failure> {
         let doing = "checking the read cache against the change log";
