@@ -90,6 +90,13 @@ pub struct ServeConfig {
     #[arg(long, env = "NEWSWIRE_DATABASE_POOL_SIZE", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub database_pool_size: u16,
+    /// Articles each server caches for lookups by id (PostgreSQL store
+    /// only; 0: no cache). Exact across replicas: each lookup first checks
+    /// the change log, one statement shared by the lookups in flight.
+    #[arg(long, env = "NEWSWIRE_DATABASE_READ_CACHE",
+          default_value_t = crate::store::postgres::DEFAULT_READ_CACHE_ARTICLES as u32,
+          value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+    pub database_read_cache: u32,
     /// Largest gRPC message accepted or sent, in bytes.
     #[arg(long, env = "NEWSWIRE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024,
           value_parser = clap::value_parser!(u32).range(64 * 1024..=64 * 1024 * 1024))]
@@ -262,6 +269,7 @@ impl ServeConfig {
     pub fn postgres_options(&self) -> PostgresOptions {
         PostgresOptions {
             pool_size: usize::from(self.database_pool_size),
+            read_cache_articles: self.database_read_cache as usize,
             ..PostgresOptions::default()
         }
     }
@@ -335,6 +343,21 @@ mod tests {
     fn the_pool_size_flag_reaches_the_postgres_options() {
         let config = serve(&["--database-pool-size", "40"]).expect("a valid size");
         assert_eq!(config.postgres_options().pool_size, 40);
+    }
+
+    #[test]
+    fn the_read_cache_flag_reaches_the_postgres_options() {
+        let default = serve(&[]).expect("the defaults are valid");
+        assert_eq!(
+            default.postgres_options().read_cache_articles,
+            crate::store::postgres::DEFAULT_READ_CACHE_ARTICLES
+        );
+        let off = serve(&["--database-read-cache", "0"]).expect("0 turns it off");
+        assert_eq!(off.postgres_options().read_cache_articles, 0);
+        let error = serve(&["--database-read-cache=10000001"])
+            .expect_err("a cache beyond 10,000,000 articles is refused")
+            .to_string();
+        assert!(error.contains("--database-read-cache"), "{error}");
     }
 
     #[test]

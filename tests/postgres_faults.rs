@@ -212,6 +212,7 @@ async fn connect(cluster: &ThrowawayCluster) -> PostgresStore {
     let options = PostgresOptions {
         pool_size: 4,
         wait_timeout: Duration::from_secs(10),
+        ..PostgresOptions::default()
     };
     PostgresStore::connect_with(&cluster.url(), options)
         .await

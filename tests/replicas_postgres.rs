@@ -4,14 +4,14 @@
 //! both get revisions 1, 2, 3 … in commit order, with no gap, duplicate or
 //! late arrival.
 //!
-//! No read cache is in front of PostgreSQL here: PostgreSQL is the one
-//! source of truth shared by the replicas.
+//! Each replica has its read cache on (the default): it must stay exact
+//! though the other replica's writes never pass through it.
 
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use newswire::api::convert::article_from_proto;
@@ -378,4 +378,128 @@ async fn concurrent_writes_on_both_replicas_get_gapless_revisions_in_commit_orde
         acknowledged_revisions, logged,
         "each acknowledged write is logged once, under its revision, for its article"
     );
+}
+
+/// Updates on one replica interleaved with lookups by id on the other,
+/// whose read cache holds the articles: the reader never sees an article
+/// older than the last write acknowledged before its call began, while
+/// readers on the side keep filling the cache with what they read; a
+/// delete is NOT_FOUND through the other replica at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lookups_through_the_other_replica_never_go_back_in_time() {
+    const ARTICLES: usize = 4;
+    const ROUNDS: usize = 50;
+    const SIDE_READERS: usize = 6;
+    let replicas = Replicas::start().await;
+    let mut writer = replicas.first.client().await;
+    let mut reader = replicas.second.client().await;
+
+    let mut ids = Vec::new();
+    let acknowledged: Arc<Vec<AtomicI64>> =
+        Arc::new((0..ARTICLES).map(|_| AtomicI64::new(0)).collect());
+    for index in 0..ARTICLES {
+        let created = writer
+            .create_article(CreateArticleRequest {
+                article: Some(new_article(&format!("cached-{index}"))),
+            })
+            .await
+            .expect("create")
+            .into_inner()
+            .article
+            .expect("an article");
+        acknowledged[index].store(created.revision, Ordering::SeqCst);
+        ids.push(created.id);
+    }
+    let ids = Arc::new(ids);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let side_reads = Arc::new(AtomicU64::new(0));
+    let mut side_readers = Vec::new();
+    for _ in 0..SIDE_READERS {
+        let mut client = replicas.second.client().await;
+        let (ids, acknowledged) = (Arc::clone(&ids), Arc::clone(&acknowledged));
+        let (stop, side_reads) = (Arc::clone(&stop), Arc::clone(&side_reads));
+        side_readers.push(tokio::spawn(async move {
+            // At least one pass, however soon the writes end.
+            loop {
+                for (index, id) in ids.iter().enumerate() {
+                    let floor = acknowledged[index].load(Ordering::SeqCst);
+                    let article = get(&mut client, get_article_request::Lookup::Id(id.clone()))
+                        .await
+                        .unwrap_or_else(|code| panic!("side read of {id}: {code:?}"));
+                    assert!(
+                        article.revision >= floor,
+                        "a side read of {id} gave revision {} after {floor} was acknowledged",
+                        article.revision
+                    );
+                    side_reads.fetch_add(1, Ordering::SeqCst);
+                }
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+            }
+        }));
+    }
+
+    for round in 0..ROUNDS {
+        for (index, id) in ids.iter().enumerate() {
+            let updated = writer
+                .update_article(UpdateArticleRequest {
+                    article: Some(Article {
+                        id: id.clone(),
+                        heat: Some((round * ARTICLES + index) as i32),
+                        ..Default::default()
+                    }),
+                    update_mask: Some(FieldMask {
+                        paths: vec!["heat".into()],
+                    }),
+                    etag: String::new(),
+                })
+                .await
+                .expect("update")
+                .into_inner()
+                .article
+                .expect("an article");
+            acknowledged[index].store(updated.revision, Ordering::SeqCst);
+            let seen = get(&mut reader, get_article_request::Lookup::Id(id.clone())).await;
+            assert_eq!(
+                seen,
+                Ok(updated),
+                "round {round}: the update of {id}, read at once on the other replica"
+            );
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    for side_reader in side_readers {
+        side_reader.await.expect("a side reader");
+    }
+    assert!(
+        side_reads.load(Ordering::SeqCst) >= (SIDE_READERS * ARTICLES) as u64,
+        "the side readers read while the writes went on"
+    );
+
+    for (index, id) in ids.iter().enumerate() {
+        let cached = get(&mut reader, get_article_request::Lookup::Id(id.clone())).await;
+        assert!(
+            cached.is_ok(),
+            "{id} is there before its delete: {cached:?}"
+        );
+        writer
+            .delete_article(DeleteArticleRequest {
+                lookup: Some(proto::delete_article_request::Lookup::Id(id.clone())),
+                etag: String::new(),
+            })
+            .await
+            .expect("delete");
+        let seen = get(&mut reader, get_article_request::Lookup::Id(id.clone())).await;
+        assert_eq!(
+            seen,
+            Err(Code::NotFound),
+            "the delete of {id}, read at once"
+        );
+        for later in &ids[index + 1..] {
+            let seen = get(&mut reader, get_article_request::Lookup::Id(later.clone())).await;
+            assert!(seen.is_ok(), "{later} is not deleted yet: {seen:?}");
+        }
+    }
 }

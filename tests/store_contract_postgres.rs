@@ -15,7 +15,7 @@ use newswire::article::{ArticleContent, ArticleKey, ArticlePatch, ContentField, 
 use newswire::error::Error;
 use newswire::query::{ArticleQuery, Order, PageRequest, PageSize};
 use newswire::store::postgres::{PostgresOptions, PostgresStore};
-use newswire::store::{Store, UpsertItem, UpsertOutcome};
+use newswire::store::{Retention, Store, UpsertItem, UpsertOutcome};
 use support::postgres::{TestDatabase, with_database};
 
 /// A fresh database; each `open_store` connects a new store to it.
@@ -477,4 +477,57 @@ async fn version_2_back_fills_the_content_before_each_update() {
         migrated, written,
         "the back-fill restores what the writes logged"
     );
+}
+
+/// One replica's read cache holds an article; another replica updates it,
+/// deletes a second one, and compacts the change log past both: the first
+/// replica cannot read those changes from the log any more, so it must
+/// start over, and serves the update and the delete at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_cache_behind_a_compacted_change_log_starts_over() {
+    let database = PostgresDatabase::create().await;
+    let writer = database.open(2).await;
+    let reader = database.open(2).await;
+    let content = contract::sample_content("cached", "2024-01-01T00:00:00Z");
+    let updated_one = writer
+        .create(key("updated"), content.clone())
+        .await
+        .expect("create");
+    let deleted_one = writer
+        .create(key("deleted"), content.clone())
+        .await
+        .expect("create");
+    for article in [&updated_one, &deleted_one] {
+        let cached = reader.get(&Lookup::Id(article.id)).await.expect("get");
+        assert_eq!(cached.as_ref(), Some(article), "read into the cache");
+    }
+
+    let mut source = content;
+    source.heat = Some(99);
+    let patch = ArticlePatch {
+        fields: vec![ContentField::Heat],
+        key: None,
+        source,
+    };
+    let updated = writer
+        .update(&Lookup::Id(updated_one.id), &patch, None)
+        .await
+        .expect("update");
+    writer
+        .delete(&Lookup::Id(deleted_one.id), None)
+        .await
+        .expect("delete");
+    let mark = writer
+        .compact_change_log(Retention {
+            max_age: None,
+            max_entries: Some(0),
+        })
+        .await
+        .expect("compaction");
+    assert_eq!(mark, Revision(4), "everything compacted away");
+
+    let seen = reader.get(&Lookup::Id(updated_one.id)).await.expect("get");
+    assert_eq!(seen, Some(updated), "the update behind the compaction");
+    let seen = reader.get(&Lookup::Id(deleted_one.id)).await.expect("get");
+    assert_eq!(seen, None, "the delete behind the compaction");
 }

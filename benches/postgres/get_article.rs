@@ -2,9 +2,12 @@
 //! the same rows, fetched by id with the same number of calls in flight.
 //!
 //! - *newswire*: a pinned server child (`serve-newswire-postgres`, one
-//!   Tokio worker on core 0, its default pool of 16 connections); this
-//!   process keeps `concurrency` GetArticle calls by id in flight over a
-//!   few HTTP/2 connections and checks every answer.
+//!   Tokio worker on core 0, its default pool of 16 connections and its
+//!   default read cache); this process keeps `concurrency` GetArticle calls
+//!   by id in flight over a few HTTP/2 connections and checks every answer.
+//! - *newswire, read cache off*: the same with a second child whose cache
+//!   is off, so every call reads its row from PostgreSQL. (The two children
+//!   share core 0; the one not measured is idle.)
 //! - *raw*: this process keeps as many `SELECT` by primary key in flight,
 //!   of the columns the store reads, pipelined over a few tokio-postgres
 //!   connections (a connection sends a query without waiting for the
@@ -32,8 +35,14 @@ use crate::report::{median, percent, progress, rate, ratio, ratio_with_spread};
 use crate::synthetic;
 
 const NEWSWIRE: usize = 0;
-const RAW: usize = 1;
-const NAMES: [&str; 2] = ["newswire on PostgreSQL", "raw tokio-postgres, pipelined"];
+const UNCACHED: usize = 1;
+const RAW: usize = 2;
+const CONTENDERS: usize = 3;
+const NAMES: [&str; CONTENDERS] = [
+    "newswire on PostgreSQL (read cache on, the default)",
+    "newswire on PostgreSQL, read cache off",
+    "raw tokio-postgres, pipelined",
+];
 
 /// The columns the store reads for an article (`ARTICLE_COLUMNS`).
 const RAW_SELECT: &str = "SELECT a.id, a.key, a.front_matter, a.body, a.create_time, \
@@ -46,7 +55,7 @@ pub struct Window {
     errors: u64,
     first_error: Option<String>,
     elapsed: Duration,
-    /// The newswire process (zero for raw).
+    /// The measured newswire process (zero for raw).
     server_cpu: Duration,
     /// PostgreSQL's backends serving the database.
     backends_cpu: Duration,
@@ -86,7 +95,7 @@ impl Window {
 
 /// The comparison: `rounds[round][contender]`.
 pub struct GetArticleRounds {
-    rounds: Vec<[Window; 2]>,
+    rounds: Vec<[Window; CONTENDERS]>,
     articles: u64,
 }
 
@@ -115,6 +124,13 @@ pub async fn measure(
 
     let server = PinnedChild::start(&["serve-newswire-postgres", "127.0.0.1:0", database.url()])?;
     let clients = connect(server.address()?, shape.connections).await?;
+    let uncached_server = PinnedChild::start(&[
+        "serve-newswire-postgres",
+        "127.0.0.1:0",
+        database.url(),
+        "0",
+    ])?;
+    let uncached_clients = connect(uncached_server.address()?, shape.connections).await?;
     let mut raw_clients = Vec::with_capacity(shape.connections);
     for _ in 0..shape.connections {
         let client = database::connect(database.url()).await?;
@@ -125,15 +141,20 @@ pub async fn measure(
 
     let mut measured = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        let mut windows: [Window; 2] = Default::default();
-        for turn in 0..2 {
-            let contender = (round + turn) % 2;
+        let mut windows: [Window; CONTENDERS] = Default::default();
+        for turn in 0..CONTENDERS {
+            let contender = (round + turn) % CONTENDERS;
             windows[contender] = match contender {
-                NEWSWIRE => {
-                    newswire_window(&clients, &ids, shape, shape.warm_up).await?;
+                NEWSWIRE | UNCACHED => {
+                    let (server, clients) = if contender == NEWSWIRE {
+                        (&server, &clients)
+                    } else {
+                        (&uncached_server, &uncached_clients)
+                    };
+                    newswire_window(clients, &ids, shape, shape.warm_up).await?;
                     let backends = Backends::of(&monitor).await?;
                     let before = (server.cpu_time()?, backends.cpu_time(), own_cpu_time()?);
-                    let mut window = newswire_window(&clients, &ids, shape, shape.duration).await?;
+                    let mut window = newswire_window(clients, &ids, shape, shape.duration).await?;
                     window.server_cpu = server.cpu_time()?.saturating_sub(before.0);
                     window.backends_cpu = backends.cpu_time().saturating_sub(before.1);
                     window.generator_cpu = own_cpu_time()?.saturating_sub(before.2);
@@ -153,17 +174,21 @@ pub async fn measure(
             };
         }
         println!(
-            "GetArticle round {}: newswire {} calls/s, raw {} calls/s; ratio {}",
+            "GetArticle round {}: newswire {} calls/s, read cache off {} calls/s, raw {} calls/s; ratios {} and {}",
             round + 1,
             rate(windows[NEWSWIRE].calls_per_second()),
+            rate(windows[UNCACHED].calls_per_second()),
             rate(windows[RAW].calls_per_second()),
             ratio(windows[NEWSWIRE].calls_per_second() / windows[RAW].calls_per_second()),
+            ratio(windows[UNCACHED].calls_per_second() / windows[RAW].calls_per_second()),
         );
         measured.push(windows);
     }
     drop(clients);
+    drop(uncached_clients);
     drop(raw_clients);
     server.stop().await?;
+    uncached_server.stop().await?;
     drop(monitor);
     drop(database);
     Ok(GetArticleRounds {
@@ -320,6 +345,12 @@ impl GetArticleRounds {
             "  ratio newswire / raw: {}; target >= 0.50",
             ratio_with_spread(self.rounds.iter().map(|windows| {
                 windows[NEWSWIRE].calls_per_second() / windows[RAW].calls_per_second()
+            }))
+        );
+        println!(
+            "  ratio newswire with the read cache off / raw: {}",
+            ratio_with_spread(self.rounds.iter().map(|windows| {
+                windows[UNCACHED].calls_per_second() / windows[RAW].calls_per_second()
             }))
         );
         clean

@@ -15,13 +15,26 @@ use crate::child::{announce, runtime, stdin_closed};
 /// vanish without closing the pipe.
 const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(30 * 60);
 
-/// `serve-newswire-postgres ADDRESS DATABASE_URL`.
+/// `serve-newswire-postgres ADDRESS DATABASE_URL [READ_CACHE_ARTICLES]`:
+/// the store's default options, or a read cache of that many articles (0:
+/// none).
 pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
-    let [address, url] = arguments else {
-        bail!("usage: serve-newswire-postgres ADDRESS DATABASE_URL");
+    let (address, url, options) = match arguments {
+        [address, url] => (address, url, PostgresOptions::default()),
+        [address, url, cache] => (
+            address,
+            url,
+            PostgresOptions {
+                read_cache_articles: cache
+                    .parse()
+                    .with_context(|| format!("{cache:?} is not a count of articles"))?,
+                ..PostgresOptions::default()
+            },
+        ),
+        _ => bail!("usage: serve-newswire-postgres ADDRESS DATABASE_URL [READ_CACHE_ARTICLES]"),
     };
     runtime()?.block_on(async {
-        let store = PostgresStore::connect_with(url, PostgresOptions::default())
+        let store = PostgresStore::connect_with(url, options)
             .await
             .context("opening the PostgreSQL store")?;
         let listener = TcpListener::bind(address)
