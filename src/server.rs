@@ -98,12 +98,7 @@ impl Prepared {
                 bytes as usize
             });
         Ok(Self {
-            gate: Arc::new(Gate {
-                access,
-                admission: Admission::new(&settings.limits),
-                audit,
-                cut: tokio::sync::watch::Sender::new(false),
-            }),
+            gate: Arc::new(Gate::new(access, Admission::new(&settings.limits), audit)),
             tls,
             limits: ServerLimits {
                 max_message_bytes,

@@ -111,6 +111,13 @@ pub trait Store: Send + Sync + 'static {
     /// One article, or `None`.
     async fn get(&self, lookup: &Lookup) -> StoreResult<Option<Article>>;
 
+    /// The same as `get`, the article shared instead of copied: a store
+    /// that keeps articles in memory (the read cache) hands out its own,
+    /// which spares GetArticle a deep copy per call.
+    async fn get_shared(&self, lookup: &Lookup) -> StoreResult<Option<Arc<Article>>> {
+        Ok(self.get(lookup).await?.map(Arc::new))
+    }
+
     /// Many articles, in the order asked, `None` where missing.
     async fn get_many(&self, lookups: &[Lookup]) -> StoreResult<Vec<Option<Article>>>;
 

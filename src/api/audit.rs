@@ -77,7 +77,7 @@ impl ArticleApi {
         event.article_id = article.id.or(target.id);
         event.article_key = article.key.or(target.key);
         event.detail = event.detail.or(article.detail);
-        event.request_id = context.map(|context| context.request_id);
+        event.request_id = context.map(|context| context.request_id.as_str().to_string());
         self.audit.record(&event);
         result
     }

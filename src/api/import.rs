@@ -72,17 +72,12 @@ pub async fn run(
             } else {
                 let mut commit = std::mem::take(&mut next).commit(store);
                 // Start the commit, which hands the batch to the store's
-                // writer thread, and let that thread have the core before
-                // reading on. Where it shares one with this runtime (a
-                // small machine, or the pinned benchmark), the next batch is
-                // then read while the writer waits for its disk sync,
-                // rather than before the writer may start.
+                // writer thread; the next batch is read meanwhile. (Yielding
+                // the core to the writer here made no measurable difference
+                // in the pinned benchmark, docs/performance.md.)
                 match (&mut commit).now_or_never() {
                     Some(committed) => committed.record(&mut summary)?,
-                    None => {
-                        std::thread::yield_now();
-                        committing = Some(commit);
-                    }
+                    None => committing = Some(commit),
                 }
             }
         }

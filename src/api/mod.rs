@@ -75,7 +75,7 @@ impl ArticleService for ArticleApi {
         request: Request<proto::GetArticleRequest>,
     ) -> Result<Response<proto::GetArticleResponse>, Status> {
         let lookup = lookup::from_get_request(request.get_ref()).map_err(to_status)?;
-        let article = self.store.get(&lookup).await.map_err(to_status)?;
+        let article = self.store.get_shared(&lookup).await.map_err(to_status)?;
         let article =
             article.ok_or_else(|| to_status(Error::NotFound(vec![lookup.to_string()])))?;
         Ok(Response::new(proto::GetArticleResponse {

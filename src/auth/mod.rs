@@ -144,9 +144,9 @@ impl AccessControl {
         !self.anonymous_scopes.is_empty()
     }
 
-    /// Whether `method` (`/package.Service/Method`) is one the server serves.
-    pub fn knows(&self, method: &str) -> bool {
-        self.policy.requirement(method).is_some()
+    /// Every method the server serves, as `/package.Service/Method`.
+    pub fn methods(&self) -> Vec<String> {
+        self.policy.methods()
     }
 
     /// Decides on a call of `method` (`/package.Service/Method`): the

@@ -4,12 +4,15 @@
 //! (`admission`), audits a refusal, and returns the request id to the
 //! caller in the `x-request-id` response header.
 //!
-//! - `admission`   per-caller rate limits and load shedding
-//! - `request_id`  the caller's `x-request-id`, or a fresh one
+//! - `admission`     per-caller rate limits and load shedding
+//! - `call_metrics`  the series every call is counted in, keyed once per method
+//! - `request_id`    the caller's `x-request-id`, or a fresh one
 
 pub mod admission;
+mod call_metrics;
 pub mod request_id;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -24,6 +27,8 @@ use tower::{Layer, Service};
 use crate::audit::{AuditEvent, AuditLog, Outcome};
 use crate::auth::{AccessControl, Identity, Presented};
 use admission::Admission;
+use call_metrics::{CallMetrics, MethodMetrics};
+use request_id::RequestId;
 
 /// What the gate learnt about a call, in its request extensions for the
 /// services (which audit their writes with it).
@@ -31,7 +36,7 @@ use admission::Admission;
 pub struct CallContext {
     /// `None` for an open method called without credentials.
     pub identity: Option<Identity>,
-    pub request_id: String,
+    pub request_id: RequestId,
 }
 
 impl CallContext {
@@ -51,6 +56,7 @@ pub struct Gate {
     /// Set when the shutdown grace period is over: calls still running are
     /// ended with UNAVAILABLE, which clients may retry elsewhere.
     pub cut: tokio::sync::watch::Sender<bool>,
+    metrics: CallMetrics,
 }
 
 /// The tower layer applying the gate to every service.
@@ -103,37 +109,43 @@ where
         let gate = self.gate.clone();
         Box::pin(async move {
             let started = Instant::now();
-            let request_id = request_id::of(request.headers());
-            let method = request.uri().path().to_string();
+            let request_id = RequestId::of(request.headers());
             let in_flight = InFlight::start();
-            let decision = gate.decide(&method, &request);
+            let decision = gate.decide(request.uri().path(), &request);
             let mut response = match decision {
-                Err((status, caller)) => gate.refuse(&method, &request_id, status, caller),
-                Ok((identity, permit)) => {
+                Err((status, caller)) => {
+                    let path = request.uri().path();
+                    let response = gate.refuse(path, &request_id, status, caller);
+                    let method = gate.metrics.of(path);
+                    gate.observe(path, method, &response, &request_id, started.elapsed());
+                    response
+                }
+                Ok((method, identity, permit)) => {
                     request.extensions_mut().insert(CallContext {
                         identity,
                         request_id: request_id.clone(),
                     });
-                    let mut cut = gate.cut.subscribe();
-                    let response = tokio::select! {
-                        response = inner.call(request) => response?,
-                        _ = cut.wait_for(|cut| *cut) => Status::unavailable(
-                            "newswire is shutting down and ended this call after its grace \
-                             period; retry (imports are idempotent)",
-                        )
-                        .into_http(),
-                    };
+                    let response = gate.serve(inner.call(request)).await?;
                     drop(permit);
+                    gate.observe(
+                        method.path(),
+                        method,
+                        &response,
+                        &request_id,
+                        started.elapsed(),
+                    );
                     response
                 }
             };
-            gate.observe(&method, &request_id, &response, started.elapsed());
             drop(in_flight);
-            request_id::attach(&mut response, &request_id);
+            request_id.attach(&mut response);
             Ok(response)
         })
     }
 }
+
+/// An admitted call: its method's series, the caller and its place.
+type Admitted<'gate> = (&'gate MethodMetrics, Option<Identity>, admission::Permit);
 
 /// Counts a call in `newswire_requests_in_flight` while it lives.
 struct InFlight;
@@ -153,28 +165,62 @@ impl Drop for InFlight {
 
 /// The gRPC code a response carries in its headers (an error, or a
 /// stream's start: `OK`); a unary success puts it in the trailers: `OK`.
-fn status_code(response: &Response<Body>) -> &'static str {
-    let code = response
+fn status_code(response: &Response<Body>) -> tonic::Code {
+    response
         .headers()
         .get("grpc-status")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<i32>().ok())
-        .map_or(tonic::Code::Ok, tonic::Code::from_i32);
-    crate::audit::code_name(code)
+        .map_or(tonic::Code::Ok, tonic::Code::from_i32)
 }
 
 impl Gate {
+    /// The gate of a server with these parts; not yet cut.
+    pub fn new(access: AccessControl, admission: Admission, audit: AuditLog) -> Self {
+        Self {
+            metrics: CallMetrics::new(access.methods()),
+            access,
+            admission,
+            audit,
+            cut: tokio::sync::watch::Sender::new(false),
+        }
+    }
+
+    /// Runs an admitted call until its response, or until the cut. Most
+    /// calls (reads from the cache) are done at their first poll; only a
+    /// call that is not is raced against the cut, so they do not pay for a
+    /// subscription to it.
+    async fn serve<F, E>(&self, call: F) -> Result<Response<Body>, E>
+    where
+        F: Future<Output = Result<Response<Body>, E>>,
+    {
+        let mut call = std::pin::pin!(call);
+        if let Poll::Ready(response) = futures::poll!(call.as_mut()) {
+            return response;
+        }
+        let mut cut = self.cut.subscribe();
+        tokio::select! {
+            biased;
+            response = call => response,
+            _ = cut.wait_for(|cut| *cut) => Ok(Status::unavailable(
+                "newswire is shutting down and ended this call after its grace period; \
+                 retry (imports are idempotent)",
+            )
+            .into_http()),
+        }
+    }
+
     /// The response refusing a call, audited.
     fn refuse(
         &self,
         method: &str,
-        request_id: &str,
+        request_id: &RequestId,
         status: Status,
         caller: Option<String>,
     ) -> Response<Body> {
         let mut event = AuditEvent::new(method, caller.as_deref(), Outcome::Denied, status.code());
         event.detail = Some(status.message().to_string());
-        event.request_id = Some(request_id.to_string());
+        event.request_id = Some(request_id.as_str().to_string());
         self.audit.record(&event);
         tracing::debug!(%method, %request_id, code = ?status.code(), "refused");
         status.into_http()
@@ -183,26 +229,14 @@ impl Gate {
     /// Logs and counts a call that got its response.
     fn observe(
         &self,
-        method: &str,
-        request_id: &str,
+        path: &str,
+        method: &MethodMetrics,
         response: &Response<Body>,
+        request_id: &RequestId,
         elapsed: Duration,
     ) {
-        tracing::debug!(%method, %request_id, ?elapsed, "served");
-        // Unknown paths share one label: callers cannot grow the series.
-        let label = if self.access.knows(method) {
-            method.trim_start_matches('/').to_string()
-        } else {
-            "unknown".to_string()
-        };
-        metrics::counter!(
-            crate::metrics::REQUESTS,
-            "method" => label.clone(),
-            "code" => status_code(response),
-        )
-        .increment(1);
-        metrics::histogram!(crate::metrics::REQUEST_SECONDS, "method" => label)
-            .record(elapsed.as_secs_f64());
+        tracing::debug!(method = %path, %request_id, ?elapsed, "served");
+        method.record(status_code(response), elapsed);
     }
 
     /// The caller's identity and an admission permit, or the status that
@@ -210,9 +244,9 @@ impl Gate {
     #[allow(clippy::result_large_err)]
     fn decide(
         &self,
-        method: &str,
+        path: &str,
         request: &Request<Body>,
-    ) -> Result<(Option<Identity>, admission::Permit), (Status, Option<String>)> {
+    ) -> Result<Admitted<'_>, (Status, Option<String>)> {
         let certificates = request
             .extensions()
             .get::<TlsConnectInfo<TcpConnectInfo>>()
@@ -223,13 +257,13 @@ impl Gate {
         };
         let identity = self
             .access
-            .check(method, &presented)
+            .check(path, &presented)
             .map_err(|denial| (Status::new(denial.code, denial.message), denial.caller))?;
         let caller = identity.as_ref().map(|identity| identity.caller.as_str());
         let permit = self
             .admission
             .admit(caller)
             .map_err(|status| (status, caller.map(str::to_string)))?;
-        Ok((identity, permit))
+        Ok((self.metrics.of(path), identity, permit))
     }
 }

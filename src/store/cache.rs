@@ -12,7 +12,7 @@
 //! writes do not pass through here.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
@@ -34,7 +34,8 @@ pub struct CachingStore<S> {
 struct CacheState {
     /// Bumped by every write; a read that saw another value is not cached.
     generation: u64,
-    articles: HashMap<Lookup, Article>,
+    /// Shared with the callers of `get_shared`, so a hit copies nothing.
+    articles: HashMap<Lookup, Arc<Article>>,
 }
 
 impl<S: Store> CachingStore<S> {
@@ -54,12 +55,12 @@ impl<S: Store> CachingStore<S> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn cached(&self, lookup: &Lookup) -> Result<Article, u64> {
+    fn cached(&self, lookup: &Lookup) -> Result<Arc<Article>, u64> {
         let state = self.lock();
         state.articles.get(lookup).cloned().ok_or(state.generation)
     }
 
-    fn remember(&self, generation: u64, lookup: &Lookup, article: &Article) {
+    fn remember(&self, generation: u64, lookup: &Lookup, article: &Arc<Article>) {
         let mut state = self.lock();
         if state.generation != generation {
             return;
@@ -82,11 +83,15 @@ impl<S: Store> CachingStore<S> {
 #[async_trait]
 impl<S: Store> Store for CachingStore<S> {
     async fn get(&self, lookup: &Lookup) -> StoreResult<Option<Article>> {
+        Ok(self.get_shared(lookup).await?.map(Arc::unwrap_or_clone))
+    }
+
+    async fn get_shared(&self, lookup: &Lookup) -> StoreResult<Option<Arc<Article>>> {
         let generation = match self.cached(lookup) {
             Ok(article) => return Ok(Some(article)),
             Err(generation) => generation,
         };
-        let article = self.inner.get(lookup).await?;
+        let article = self.inner.get(lookup).await?.map(Arc::new);
         if let Some(article) = &article {
             self.remember(generation, lookup, article);
         }

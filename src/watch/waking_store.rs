@@ -37,6 +37,10 @@ impl Store for WakingStore {
         self.inner.get(lookup).await
     }
 
+    async fn get_shared(&self, lookup: &Lookup) -> StoreResult<Option<Arc<Article>>> {
+        self.inner.get_shared(lookup).await
+    }
+
     async fn get_many(&self, lookups: &[Lookup]) -> StoreResult<Vec<Option<Article>>> {
         self.inner.get_many(lookups).await
     }

@@ -394,6 +394,8 @@ pub async fn create_then_get_by_id_key_and_url(database: &impl ContractDatabase)
     for lookup in &lookups {
         let found = store.get(lookup).await.expect("get succeeds");
         assert_eq!(found.as_ref(), Some(&created), "get by {lookup}");
+        let shared = store.get_shared(lookup).await.expect("get_shared succeeds");
+        assert_eq!(shared.as_deref(), Some(&created), "get_shared by {lookup}");
     }
     for missing in [
         Lookup::Id(ArticleId::generate()),
@@ -401,6 +403,7 @@ pub async fn create_then_get_by_id_key_and_url(database: &impl ContractDatabase)
         Lookup::Url("https://nowhere.example/".to_string()),
     ] {
         assert_eq!(store.get(&missing).await.expect("get succeeds"), None);
+        assert_eq!(store.get_shared(&missing).await.expect("get_shared"), None);
     }
 }
 
@@ -514,6 +517,9 @@ pub async fn update_applies_only_the_masked_fields(database: &impl ContractDatab
         )
         .await
         .expect("create");
+    // Read first, so a cache holds the article the update replaces.
+    let before = store.get_shared(&Lookup::Id(created.id)).await;
+    assert_eq!(before.expect("get_shared").as_deref(), Some(&created));
     let mut source = sample_content("replacement", "2030-06-01T00:00:00Z");
     source.heat = None;
     source.body = "a new body\n".to_string();
@@ -543,6 +549,14 @@ pub async fn update_applies_only_the_masked_fields(database: &impl ContractDatab
     assert_eq!(
         store.get(&Lookup::Id(created.id)).await.expect("get"),
         Some(updated.clone())
+    );
+    assert_eq!(
+        store
+            .get_shared(&Lookup::Id(created.id))
+            .await
+            .expect("get_shared")
+            .as_deref(),
+        Some(&updated)
     );
 
     // By key too, and a heat filter now leaves it out.
