@@ -1,5 +1,11 @@
 //! Compiles `proto/` with protox (pure Rust, so no system `protoc`) and
 //! emits the descriptor set that server reflection serves.
+//!
+//! The service is generated twice: once with every message as written (the
+//! client, and a server for test doubles and baselines), and once as the
+//! server newswire serves, whose WatchArticles answers are
+//! `api::watch_response::WatchResponse`: a change event encoded once and
+//! sent to every watcher, rather than a message built for each.
 
 use std::{env, path::PathBuf};
 
@@ -18,6 +24,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .compile_fds(descriptors.clone())?;
+    let served = out_dir.join("served");
+    std::fs::create_dir_all(&served)?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(true)
+        .out_dir(&served)
+        .extern_path(".newswire.v1", "crate::proto")
+        .extern_path(
+            ".newswire.v1.WatchArticlesResponse",
+            "crate::api::watch_response::WatchResponse",
+        )
         .compile_fds(descriptors)?;
     Ok(())
 }

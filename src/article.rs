@@ -382,6 +382,11 @@ impl ArticleKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The key's text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Display for ArticleKey {

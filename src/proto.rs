@@ -7,3 +7,10 @@ tonic::include_proto!("newswire.v1");
 
 /// The encoded descriptor set of `proto/`, served by reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("newswire_descriptor");
+
+/// The server newswire serves: the same service and messages, except that
+/// WatchArticles answers are `api::watch_response::WatchResponse`, which
+/// encodes the same `WatchArticlesResponse` from a change's shared bytes.
+pub mod served {
+    include!(concat!(env!("OUT_DIR"), "/served/newswire.v1.rs"));
+}

@@ -19,7 +19,7 @@ use crate::audit::AuditLog;
 use crate::auth::AccessControl;
 use crate::gate::admission::Admission;
 use crate::gate::{Gate, GateLayer};
-use crate::proto::{FILE_DESCRIPTOR_SET, article_service_server::ArticleServiceServer};
+use crate::proto::{FILE_DESCRIPTOR_SET, served::article_service_server::ArticleServiceServer};
 use crate::settings::{LimitSettings, Settings, TlsSettings};
 use crate::store::Store;
 use crate::watch::{Feed, FeedSettings};

@@ -19,11 +19,11 @@ use super::fanout::{Contender, Progress, connect, probe_document, start};
 use super::report::{median, progress};
 
 /// Changes per second.
-const RATE: usize = 1000;
+pub const RATE: usize = 1000;
 /// How long changes are committed.
-const DURATION: Duration = Duration::from_secs(3);
+pub const DURATION: Duration = Duration::from_secs(3);
 /// Items sent together every `RATE / BURST` of a second.
-const BURST: usize = 10;
+pub const BURST: usize = 10;
 
 /// The medians of each round's percentiles, in milliseconds.
 pub struct LatencyResult {

@@ -15,9 +15,16 @@
 //! Tokio worker, the watchers here on core 1; medians of several rounds,
 //! the contenders alternating. See `docs/performance.md`, "Streams".
 //!
+//! Beside them, the same pre-built events fanned out by the local
+//! nats-server (core NATS and JetStream), if it answers (`nats`).
+//!
 //! The binary also plays the pinned children: `serve-newswire ADDRESS DIR`
 //! and `serve-bare ADDRESS`. Without `--bench` (as `cargo test
 //! --all-targets` runs it) it does one small round and checks the harness.
+//! `--only PART` (repeatable: `fanout`, `latency`, `nats`,
+//! `stream-articles`) runs only those parts;
+//! `NEWSWIRE_BENCH_STREAM_COUNTS=10000,1000000` sets StreamArticles'
+//! database sizes.
 
 #[path = "../support/child.rs"]
 #[allow(dead_code)]
@@ -30,6 +37,7 @@ mod latency;
 #[path = "../support/machine.rs"]
 #[allow(dead_code)]
 mod machine;
+mod nats;
 #[path = "../support/process.rs"]
 #[allow(dead_code)]
 mod process;
@@ -42,6 +50,8 @@ mod settings;
 mod stream_articles;
 
 use std::process::ExitCode;
+
+use anyhow::Context;
 
 use machine::{Machine, load_average};
 use process::{CLIENT_CORE, SERVER_CORE};
@@ -57,6 +67,39 @@ struct Plan {
     /// Database sizes StreamArticles streams.
     stream_counts: Vec<usize>,
     prioritise: bool,
+    /// The parts to run (`--only`); all when empty.
+    only: Vec<String>,
+}
+
+/// The parts `--only` may name.
+const PARTS: [&str; 4] = ["fanout", "latency", "nats", "stream-articles"];
+
+impl Plan {
+    /// `--only` and `NEWSWIRE_BENCH_STREAM_COUNTS` applied.
+    fn with_arguments(mut self, arguments: &[String]) -> anyhow::Result<Self> {
+        let mut rest = arguments.iter();
+        while let Some(argument) = rest.next() {
+            if argument == "--only" {
+                let part = rest.next().context("--only needs a part")?;
+                if !PARTS.contains(&part.as_str()) {
+                    anyhow::bail!("--only {part}: not one of {PARTS:?}");
+                }
+                self.only.push(part.clone());
+            }
+        }
+        if let Ok(counts) = std::env::var("NEWSWIRE_BENCH_STREAM_COUNTS") {
+            self.stream_counts = counts
+                .split(',')
+                .map(|count| count.trim().parse())
+                .collect::<Result<_, _>>()
+                .context("NEWSWIRE_BENCH_STREAM_COUNTS: counts separated by commas")?;
+        }
+        Ok(self)
+    }
+
+    fn runs(&self, part: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|only| only == part)
+    }
 }
 
 impl Plan {
@@ -67,6 +110,7 @@ impl Plan {
             latency: (100, 4),
             stream_counts: vec![10_000, 100_000],
             prioritise: true,
+            only: Vec::new(),
         }
     }
 
@@ -77,6 +121,7 @@ impl Plan {
             latency: (2, 1),
             stream_counts: vec![200, 400],
             prioritise: false,
+            only: Vec::new(),
         }
     }
 }
@@ -86,8 +131,10 @@ fn main() -> ExitCode {
     let result = match arguments.first().map(String::as_str) {
         Some("serve-newswire") => servers::newswire(&arguments[1..]).map(|()| true),
         Some("serve-bare") => servers::bare(&arguments[1..]).map(|()| true),
-        _ if arguments.iter().any(|argument| argument == "--bench") => benchmark(Plan::full()),
-        _ => benchmark(Plan::smoke()),
+        _ if arguments.iter().any(|argument| argument == "--bench") => {
+            Plan::full().with_arguments(&arguments).and_then(benchmark)
+        }
+        _ => Plan::smoke().with_arguments(&arguments).and_then(benchmark),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -129,18 +176,81 @@ fn benchmark(plan: Plan) -> anyhow::Result<bool> {
         );
         let documents = corpus::documents()?;
         let mut clean = true;
-        for &(watchers, connections) in &plan.shapes {
-            let result = fanout::measure(plan.rounds, watchers, connections, &documents).await?;
-            clean &= result.print();
+        if plan.runs("fanout") {
+            for &(watchers, connections) in &plan.shapes {
+                let result =
+                    fanout::measure(plan.rounds, watchers, connections, &documents).await?;
+                clean &= result.print();
+            }
         }
         let (watchers, connections) = plan.latency;
-        latency::measure(plan.rounds, watchers, connections, &documents)
-            .await?
-            .print();
-        stream_articles::measure(plan.rounds.min(3), &plan.stream_counts, &documents)
-            .await?
-            .print();
+        if plan.runs("latency") {
+            latency::measure(plan.rounds, watchers, connections, &documents)
+                .await?
+                .print();
+        }
+        if plan.runs("nats") {
+            run_nats(&plan).await?;
+        }
+        if plan.runs("stream-articles") {
+            stream_articles::measure(plan.rounds.min(3), &plan.stream_counts, &documents)
+                .await?
+                .print();
+        }
         println!("load average at the end: {}", load_average());
         Ok(clean)
     })
+}
+
+/// The NATS rows, or a clear line saying why they are skipped.
+async fn run_nats(plan: &Plan) -> anyhow::Result<()> {
+    if let Some(reason) = nats::unreachable().await {
+        nats::print_skipped("NATS rows", &reason);
+        return Ok(());
+    }
+    let events = servers::prebuilt_events()?;
+    for &(watchers, connections) in &plan.shapes {
+        println!();
+        println!(
+            "NATS fan-out: {watchers} subscribers over {connections} connections, {} events each (nats-server not pinned)",
+            events.len()
+        );
+        for flavour in nats::Flavour::ALL {
+            let measured = nats::fanout(plan.rounds, flavour, watchers, connections, &events).await;
+            skip_if_failed(flavour, measured)?;
+        }
+    }
+    let (watchers, connections) = plan.latency;
+    println!();
+    println!(
+        "NATS publish-to-delivery latency: {watchers} subscribers, {} events/s for {:?}",
+        latency::RATE,
+        latency::DURATION
+    );
+    for flavour in nats::Flavour::ALL {
+        let measured = nats::latency(
+            plan.rounds,
+            flavour,
+            watchers,
+            connections,
+            &events,
+            (latency::RATE, latency::DURATION, latency::BURST),
+        )
+        .await;
+        skip_if_failed(flavour, measured)?;
+    }
+    Ok(())
+}
+
+/// A JetStream row that failed is skipped, and says why (the server may
+/// run without JetStream, or be too old for the client); core NATS must
+/// work once the server answers.
+fn skip_if_failed(flavour: nats::Flavour, measured: anyhow::Result<()>) -> anyhow::Result<()> {
+    match (flavour, measured) {
+        (nats::Flavour::JetStream, Err(error)) => {
+            nats::print_skipped("JetStream row", &format!("{error:#}"));
+            Ok(())
+        }
+        (_, measured) => measured,
+    }
 }

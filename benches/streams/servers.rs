@@ -96,7 +96,7 @@ pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
 }
 
 /// The corpus as the CREATED events newswire would send, built once.
-fn prebuilt_events() -> anyhow::Result<Vec<WatchArticlesResponse>> {
+pub fn prebuilt_events() -> anyhow::Result<Vec<WatchArticlesResponse>> {
     let now = chrono::Utc::now();
     let mut events = Vec::new();
     for (index, document) in corpus::documents()?.iter().enumerate() {

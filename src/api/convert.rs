@@ -11,72 +11,82 @@ use crate::query::ArticleQuery;
 
 /// A domain article as the API returns it.
 pub fn article_to_proto(article: &article::Article) -> proto::Article {
-    let content = &article.content;
+    article_into_proto(article.clone())
+}
+
+/// `article_to_proto` of an article no longer needed: its strings move
+/// into the message instead of being copied (StreamArticles, list pages).
+pub fn article_into_proto(article: article::Article) -> proto::Article {
+    let content = article.content;
     proto::Article {
         id: article.id.to_string(),
-        key: article.key.as_str().to_string(),
-        category: content.category.clone(),
-        title: content.title.clone(),
-        excerpt: content.excerpt.clone(),
+        key: article.key.into_string(),
+        category: content.category,
+        title: content.title,
+        excerpt: content.excerpt,
         published_date_time: Some(timestamp(content.published_date_time)),
-        original_url: content.original_url.clone(),
-        web_url: content.web_url.clone(),
-        amp_web_url: content.amp_web_url.clone(),
-        cdn_amp_web_url: content.cdn_amp_web_url.clone(),
-        r#type: content.kind.clone(),
+        original_url: content.original_url,
+        web_url: content.web_url,
+        amp_web_url: content.amp_web_url,
+        cdn_amp_web_url: content.cdn_amp_web_url,
+        r#type: content.kind,
         quality: content.quality,
         heat: content.heat,
         published: content.published,
-        featured_content: content.featured_content.clone(),
-        secured: content.secured.clone(),
-        provider: content.provider.as_ref().map(provider_to_proto),
-        topics: content.topics.clone(),
-        images: content.images.iter().map(image_to_proto).collect(),
-        related: content.related.iter().map(related_to_proto).collect(),
-        extra: extra_to_struct(&content.extra),
-        body: content.body.clone(),
+        featured_content: content.featured_content,
+        secured: content.secured,
+        provider: content.provider.map(provider_into_proto),
+        topics: content.topics,
+        images: content.images.into_iter().map(image_into_proto).collect(),
+        related: content
+            .related
+            .into_iter()
+            .map(related_into_proto)
+            .collect(),
+        extra: extra_into_struct(content.extra),
+        body: content.body,
         create_time: Some(timestamp(article.create_time)),
         update_time: Some(timestamp(article.update_time)),
         revision: article.revision.0,
-        etag: article.etag.0.clone(),
+        etag: article.etag.0,
     }
 }
 
-fn provider_to_proto(provider: &article::Provider) -> proto::Provider {
+fn provider_into_proto(provider: article::Provider) -> proto::Provider {
     proto::Provider {
-        name: provider.name.clone(),
-        domain: provider.domain.clone(),
-        images: provider.images.iter().map(image_to_proto).collect(),
-        extra: extra_to_struct(&provider.extra),
+        name: provider.name,
+        domain: provider.domain,
+        images: provider.images.into_iter().map(image_into_proto).collect(),
+        extra: extra_into_struct(provider.extra),
     }
 }
 
-fn image_to_proto(image: &article::Image) -> proto::Image {
+fn image_into_proto(image: article::Image) -> proto::Image {
     proto::Image {
-        url: image.url.clone(),
+        url: image.url,
         width: image.width,
         height: image.height,
-        title: image.title.clone(),
-        attribution: image.attribution.clone(),
+        title: image.title,
+        attribution: image.attribution,
         is_cached: image.is_cached,
-        extra: extra_to_struct(&image.extra),
+        extra: extra_into_struct(image.extra),
     }
 }
 
-fn related_to_proto(related: &article::RelatedArticle) -> proto::RelatedArticle {
+fn related_into_proto(related: article::RelatedArticle) -> proto::RelatedArticle {
     proto::RelatedArticle {
-        title: related.title.clone(),
-        excerpt: related.excerpt.clone(),
+        title: related.title,
+        excerpt: related.excerpt,
         published_date_time: related.published_date_time.map(timestamp),
-        original_url: related.original_url.clone(),
-        web_url: related.web_url.clone(),
-        amp_web_url: related.amp_web_url.clone(),
-        cdn_amp_web_url: related.cdn_amp_web_url.clone(),
-        r#type: related.kind.clone(),
-        provider: related.provider.as_ref().map(provider_to_proto),
+        original_url: related.original_url,
+        web_url: related.web_url,
+        amp_web_url: related.amp_web_url,
+        cdn_amp_web_url: related.cdn_amp_web_url,
+        r#type: related.kind,
+        provider: related.provider.map(provider_into_proto),
         quality: related.quality,
-        images: related.images.iter().map(image_to_proto).collect(),
-        extra: extra_to_struct(&related.extra),
+        images: related.images.into_iter().map(image_into_proto).collect(),
+        extra: extra_into_struct(related.extra),
     }
 }
 
@@ -275,14 +285,14 @@ pub fn datetime(
 }
 
 /// Unknown front-matter keys as a protobuf Struct; `None` when there are none.
-pub fn extra_to_struct(extra: &Extra) -> Option<prost_types::Struct> {
+fn extra_into_struct(extra: Extra) -> Option<prost_types::Struct> {
     if extra.is_empty() {
         return None;
     }
     Some(prost_types::Struct {
         fields: extra
-            .iter()
-            .map(|(key, value)| (key.clone(), json_to_value(value)))
+            .into_iter()
+            .map(|(key, value)| (key, json_into_value(value)))
             .collect(),
     })
 }
@@ -301,19 +311,19 @@ pub fn struct_to_extra(value: Option<&prost_types::Struct>) -> Extra {
         .unwrap_or_default()
 }
 
-fn json_to_value(value: &serde_json::Value) -> prost_types::Value {
+fn json_into_value(value: serde_json::Value) -> prost_types::Value {
     let kind = match value {
         serde_json::Value::Null => Kind::NullValue(0),
-        serde_json::Value::Bool(flag) => Kind::BoolValue(*flag),
+        serde_json::Value::Bool(flag) => Kind::BoolValue(flag),
         serde_json::Value::Number(number) => Kind::NumberValue(number.as_f64().unwrap_or_default()),
-        serde_json::Value::String(text) => Kind::StringValue(text.clone()),
+        serde_json::Value::String(text) => Kind::StringValue(text),
         serde_json::Value::Array(items) => Kind::ListValue(prost_types::ListValue {
-            values: items.iter().map(json_to_value).collect(),
+            values: items.into_iter().map(json_into_value).collect(),
         }),
         serde_json::Value::Object(map) => Kind::StructValue(prost_types::Struct {
             fields: map
-                .iter()
-                .map(|(key, value)| (key.clone(), json_to_value(value)))
+                .into_iter()
+                .map(|(key, value)| (key, json_into_value(value)))
                 .collect(),
         }),
     };

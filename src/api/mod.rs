@@ -11,6 +11,7 @@ mod stream;
 pub mod stream_limits;
 mod update_mask;
 pub mod watch;
+pub mod watch_response;
 
 use std::sync::Arc;
 
@@ -19,12 +20,14 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::article::{ArticleKey, ArticlePatch};
 use crate::audit::AuditLog;
 use crate::error::Error;
-use crate::proto::{self, article_service_server::ArticleService};
+use crate::proto::{self, served::article_service_server::ArticleService};
 use crate::query::{Order, PageRequest, PageSize};
 use crate::store::Store;
 use crate::watch::Feed;
 use audit::ArticleRef;
-use convert::{article_from_proto, article_to_proto, query_from_proto, require_complete};
+use convert::{
+    article_from_proto, article_into_proto, article_to_proto, query_from_proto, require_complete,
+};
 use status::to_status;
 use stream_limits::StreamLimits;
 
@@ -111,7 +114,7 @@ impl ArticleService for ArticleApi {
         let (query, order) = (page.query.clone(), page.order);
         let page = self.store.list(&page).await.map_err(to_status)?;
         Ok(Response::new(proto::ListArticlesResponse {
-            articles: page.articles.iter().map(article_to_proto).collect(),
+            articles: page.articles.into_iter().map(article_into_proto).collect(),
             next_page_token: page
                 .next
                 .map(|cursor| page_token::encode(&query, order, cursor))

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use super::convert::{article_to_proto, query_from_proto};
+use super::convert::{article_into_proto, query_from_proto};
 use super::page_token;
 use super::status::to_status;
 use crate::error::Error;
@@ -93,11 +93,12 @@ async fn send_all(
                 return;
             }
         };
-        for article in &page.articles {
+        for article in page.articles {
             let resume_token =
-                page_token::encode_with_fingerprint(&fingerprint, batch.order.cursor_of(article));
+                page_token::encode_with_fingerprint(&fingerprint, batch.order.cursor_of(&article));
             let message = proto::StreamArticlesResponse {
-                article: Some(article_to_proto(article)),
+                // Moved, not copied: the page is not needed afterwards.
+                article: Some(article_into_proto(article)),
                 resume_token,
             };
             if sender.send(Ok(message)).await.is_err() {

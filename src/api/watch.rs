@@ -1,5 +1,6 @@
 //! WatchArticles: validates the request, starts a watch on the change feed
-//! and converts its domain events to protobuf as they are sent.
+//! and converts its domain events to protobuf as they are sent (a change's
+//! event is encoded once for all its watchers: `watch_response`).
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use tonic::Status;
 
 use super::convert::{article_to_proto, query_from_proto, timestamp};
 use super::status::to_status;
+use super::watch_response::WatchResponse;
 use crate::article::Revision;
 use crate::error::Error;
 use crate::proto::{self, article_event};
@@ -21,8 +23,7 @@ pub const MIN_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 pub const MAX_PROGRESS_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// The stream of responses tonic sends.
-pub type EventStream =
-    Pin<Box<dyn Stream<Item = Result<proto::WatchArticlesResponse, Status>> + Send + 'static>>;
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<WatchResponse, Status>> + Send + 'static>>;
 
 /// Validates `request` and starts the watch; bad input fails here, before
 /// the first event.
@@ -89,11 +90,8 @@ fn progress_interval(interval: &prost_types::Duration) -> Result<Duration, Error
     }
 }
 
-fn to_response(item: WatchItem) -> Result<proto::WatchArticlesResponse, Status> {
-    let event = item.map_err(to_status)?;
-    Ok(proto::WatchArticlesResponse {
-        event: Some(event_to_proto(&event)),
-    })
+fn to_response(item: WatchItem) -> Result<WatchResponse, Status> {
+    item.map(WatchResponse::from).map_err(to_status)
 }
 
 /// The protobuf form of an event.

@@ -12,9 +12,10 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+use super::FeedChange;
 use crate::article::Revision;
 use crate::error::Error;
-use crate::store::{Change, Store};
+use crate::store::Store;
 
 /// Changes read per query.
 const READ_BATCH: usize = 512;
@@ -22,7 +23,7 @@ const READ_BATCH: usize = 512;
 /// Runs until `closing` is cancelled.
 pub(super) async fn run(
     store: Arc<dyn Store>,
-    changes: broadcast::Sender<Arc<Change>>,
+    changes: broadcast::Sender<Arc<FeedChange>>,
     wake: Arc<Notify>,
     poll_interval: Duration,
     closing: CancellationToken,
@@ -54,7 +55,7 @@ pub(super) async fn run(
 /// start at the current revision) and returns the new position.
 async fn read_new(
     store: &dyn Store,
-    changes: &broadcast::Sender<Arc<Change>>,
+    changes: &broadcast::Sender<Arc<FeedChange>>,
     position: Option<Revision>,
 ) -> Option<Revision> {
     let mut position = match position {
@@ -74,7 +75,7 @@ async fn read_new(
                 for change in batch {
                     position = change.revision;
                     // No watcher at all is not an error.
-                    let _ = changes.send(Arc::new(change));
+                    let _ = changes.send(Arc::new(FeedChange::new(change)));
                 }
                 if complete {
                     return Some(position);

@@ -5,7 +5,9 @@
 //!   woken — by a write through this process (`WakingStore`), by another
 //!   replica's commit (`Store::external_commits`: PostgreSQL LISTEN/NOTIFY)
 //!   or by a timer (the safety net) — and broadcasts each change once, as a
-//!   shared `Arc<Change>`.
+//!   shared `Arc<FeedChange>`.
+//! - `feed_change`: that shared change, with room for its one encoding for
+//!   the wire, made by the first watcher that sends it.
 //! - `watcher`: one watch. It catches up from the change log, subscribes to
 //!   the hub, closes the seam with a second read, then follows the hub,
 //!   filtering each change itself. Its place in the hub's bounded broadcast
@@ -18,6 +20,7 @@
 //! The change log stays the source of truth: the broadcast is only a fast
 //! path, and a watcher that sees a gap in it reads the log.
 
+mod feed_change;
 mod filter;
 mod hub;
 mod retention;
@@ -30,8 +33,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Change, Retention, Store};
+use crate::store::{Retention, Store};
 
+pub use feed_change::FeedChange;
 pub use filter::FilterTransition;
 pub use waking_store::WakingStore;
 pub use watcher::{WatchEvent, WatchRequest, WatchStart};
@@ -78,7 +82,7 @@ pub struct Feed {
 struct Shared {
     /// The store as served: writes through it wake the hub.
     store: Arc<dyn Store>,
-    changes: broadcast::Sender<Arc<Change>>,
+    changes: broadcast::Sender<Arc<FeedChange>>,
     settings: FeedSettings,
     /// Cancelled by `close`: ends the hub, the compactor and every watch.
     closing: CancellationToken,
@@ -139,7 +143,7 @@ impl Feed {
         self.shared.closing.cancel();
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+    fn subscribe(&self) -> broadcast::Receiver<Arc<FeedChange>> {
         self.shared.changes.subscribe()
     }
 }

@@ -26,11 +26,10 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::filter::{FilterTransition, classify};
-use super::{Feed, WatchItem};
+use super::{Feed, FeedChange, WatchItem};
 use crate::article::{Article, Revision};
 use crate::error::Error;
 use crate::query::{ArticleQuery, Order, PageRequest, PageSize};
-use crate::store::Change;
 
 /// Events queued between a watcher and its gRPC stream.
 pub(super) const OUTBOX_CAPACITY: usize = 16;
@@ -65,7 +64,7 @@ pub enum WatchEvent {
     /// A committed change that concerns the watch. Shared with every other
     /// watcher that receives it.
     Change {
-        change: Arc<Change>,
+        change: Arc<FeedChange>,
         transition: FilterTransition,
     },
     /// An article of the snapshot (boxed: an article is large, a marker is
@@ -197,7 +196,8 @@ impl Watcher {
                 if through.is_some_and(|through| change.revision > through) {
                     return Ok(());
                 }
-                self.consider(outbox, Arc::new(change)).await?;
+                self.consider(outbox, Arc::new(FeedChange::new(change)))
+                    .await?;
             }
             if complete {
                 return Ok(());
@@ -209,7 +209,7 @@ impl Watcher {
     async fn follow(
         &mut self,
         outbox: &mpsc::Sender<WatchItem>,
-        mut changes: broadcast::Receiver<Arc<Change>>,
+        mut changes: broadcast::Receiver<Arc<FeedChange>>,
     ) -> Result<(), Stop> {
         let period = self
             .request
@@ -252,7 +252,7 @@ impl Watcher {
     async fn consider(
         &mut self,
         outbox: &mpsc::Sender<WatchItem>,
-        change: Arc<Change>,
+        change: Arc<FeedChange>,
     ) -> Result<(), Stop> {
         if change.revision <= self.considered {
             return Ok(());

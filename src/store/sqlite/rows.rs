@@ -2,6 +2,7 @@
 //! SQLite errors to domain errors.
 
 use chrono::{DateTime, SubsecRound, Utc};
+use rusqlite::types::Type;
 use rusqlite::{ErrorCode, Row};
 
 use crate::article::{Article, ArticleContent, ArticleId, ArticleKey, Etag, Revision};
@@ -16,8 +17,10 @@ pub(super) const ARTICLE_COLUMNS: &str =
 pub(super) struct ArticleRow {
     id: String,
     key: String,
-    front_matter: String,
-    body: String,
+    /// Parsed straight from SQLite's copy of the JSON (a list or a stream
+    /// reads many rows: no intermediate `String`); a bad row fails in
+    /// `into_article`.
+    content: Result<ArticleContent, Error>,
     create_time: i64,
     update_time: i64,
     revision: i64,
@@ -30,8 +33,7 @@ impl ArticleRow {
         Ok(Self {
             id: row.get(0)?,
             key: row.get(1)?,
-            front_matter: row.get(2)?,
-            body: row.get(3)?,
+            content: stored_content(row, 2, row.get(3)?)?,
             create_time: row.get(4)?,
             update_time: row.get(5)?,
             revision: row.get(6)?,
@@ -44,7 +46,7 @@ impl ArticleRow {
         Ok(Article {
             id: stored_id(&self.id)?,
             key: stored_key(&self.key)?,
-            content: ArticleContent::from_stored(&self.front_matter, self.body)?,
+            content: self.content?,
             create_time: time_from_micros(self.create_time)?,
             update_time: time_from_micros(self.update_time)?,
             revision: Revision(self.revision),
@@ -77,8 +79,7 @@ impl ChangeRow {
             article: ArticleRow {
                 id: row.get(3)?,
                 key: row.get(4)?,
-                front_matter: row.get(5)?,
-                body: row.get(6)?,
+                content: stored_content(row, 5, row.get(6)?)?,
                 create_time: row.get(7)?,
                 update_time: row.get(8)?,
                 revision: row.get(10)?,
@@ -105,6 +106,19 @@ impl ChangeRow {
             article,
         })
     }
+}
+
+/// The content whose front-matter JSON is in column `index`, with `body`;
+/// read from SQLite's buffer without copying the text first.
+fn stored_content(
+    row: &Row<'_>,
+    index: usize,
+    body: String,
+) -> rusqlite::Result<Result<ArticleContent, Error>> {
+    let front_matter = row.get_ref(index)?.as_str().map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(error))
+    })?;
+    Ok(ArticleContent::from_stored(front_matter, body))
 }
 
 /// How a change kind is spelled in `change_log.kind`.

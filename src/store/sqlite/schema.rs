@@ -55,6 +55,14 @@
 //! through which entries may have been removed by the retention. Resuming
 //! a feed below it fails instead of skipping what is gone. It also keeps
 //! the current revision known when every entry was removed.
+//!
+//! # Version 3: compaction by index
+//!
+//! `change_log_by_commit_time` lets the retention find the newest expired
+//! entry by reading only the expired entries' index rows. Without it every
+//! compaction (one at start, then one a minute) scanned the whole change
+//! log, articles and all, through the writer's 32 MiB page cache: CPU
+//! growing with the log, and a resident set that grew with the database.
 
 use rusqlite_migration::{M, Migrations};
 
@@ -148,9 +156,14 @@ CREATE TABLE change_log_compaction (
 INSERT INTO change_log_compaction (singleton, compacted_through) VALUES (1, 0);
 ";
 
+/// Version 3: see the module documentation.
+const VERSION_3: &str = "
+CREATE INDEX change_log_by_commit_time ON change_log (commit_time, revision);
+";
+
 /// Every migration, oldest first.
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(VERSION_1), M::up(VERSION_2)])
+    Migrations::new(vec![M::up(VERSION_1), M::up(VERSION_2), M::up(VERSION_3)])
 }
 
 /// An in-memory database at the current schema, for unit tests.
@@ -173,6 +186,29 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(migrations().validate().is_ok());
+    }
+
+    /// The retention's search for expired entries reads the index, not the
+    /// change log's rows.
+    #[test]
+    fn expired_entries_are_found_by_index() {
+        let connection = migrated_in_memory();
+        let plan: Vec<String> = connection
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                super::super::writes::NEWEST_EXPIRED_REVISION
+            ))
+            .and_then(|mut statement| {
+                statement
+                    .query_map([0_i64], |row| row.get(3))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .expect("explain runs");
+        assert!(
+            plan.iter()
+                .any(|step| { step.contains("COVERING INDEX change_log_by_commit_time") }),
+            "{plan:?}"
+        );
     }
 
     /// Version 2 back-fills each existing update's previous front matter

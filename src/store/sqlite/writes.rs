@@ -712,6 +712,13 @@ fn log_change(
     Ok(Revision(connection.last_insert_rowid()))
 }
 
+/// The newest change-log entry committed before `?1`, read from
+/// `change_log_by_commit_time` (schema version 3). Named, because left to
+/// itself SQLite walks the whole log backwards from the newest revision
+/// looking for an expired one, which usually does not exist.
+pub(super) const NEWEST_EXPIRED_REVISION: &str = "SELECT MAX(revision) FROM change_log \
+     INDEXED BY change_log_by_commit_time WHERE commit_time < ?1";
+
 /// Removes the change-log entries `retention` no longer keeps, moves the
 /// compaction mark up to the last one removed, and returns the mark.
 pub(super) fn compact_change_log(
@@ -731,7 +738,7 @@ pub(super) fn compact_change_log(
                 .and_then(|age| now().checked_sub_signed(age));
             if let Some(cutoff) = cutoff {
                 let older: Option<i64> = transaction
-                    .prepare_cached("SELECT MAX(revision) FROM change_log WHERE commit_time < ?1")
+                    .prepare_cached(NEWEST_EXPIRED_REVISION)
                     .and_then(|mut statement| {
                         statement.query_row([micros(cutoff)], |row| row.get(0))
                     })
