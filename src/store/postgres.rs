@@ -183,19 +183,23 @@ impl PostgresStore {
 #[async_trait]
 impl Store for PostgresStore {
     async fn get(&self, lookup: &Lookup) -> StoreResult<Option<Article>> {
+        Ok(self.get_shared(lookup).await?.map(Arc::unwrap_or_clone))
+    }
+
+    async fn get_shared(&self, lookup: &Lookup) -> StoreResult<Option<Arc<Article>>> {
         let client = self.client().await.map_err(Failure::into_error)?;
+        let read = |client| async move {
+            let article = reads::get(client, lookup).await;
+            Ok(article.map_err(Failure::into_error)?.map(Arc::new))
+        };
         let (Some(cache), Lookup::Id(id)) = (&self.cache, lookup) else {
-            return reads::get(&client, lookup)
-                .await
-                .map_err(Failure::into_error);
+            return read(&client).await;
         };
         let token = cache.catch_up(&client).await?;
         if let Some(article) = cache.cached(*id) {
             return Ok(Some(article));
         }
-        let article = reads::get(&client, lookup)
-            .await
-            .map_err(Failure::into_error)?;
+        let article = read(&client).await?;
         if let Some(article) = &article {
             cache.remember(token, article);
         }

@@ -23,7 +23,7 @@
 //! article without that article changing (a URL lookup answers the most
 //! recently published of several), so they always read the database.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use hashlink::LruCache;
 use uuid::Uuid;
@@ -88,7 +88,8 @@ struct CacheState {
     /// Bumped by every check that caught up with anything: a row read
     /// under another value may predate an eviction already applied.
     generation: u64,
-    articles: LruCache<ArticleId, Article>,
+    /// Shared with the callers of `get_shared`, so a hit copies nothing.
+    articles: LruCache<ArticleId, Arc<Article>>,
 }
 
 /// Marks the check in flight; dropped, even by a caller that gave up
@@ -233,14 +234,14 @@ impl ReadCache {
     }
 
     /// The cached article `id`. Only valid after `catch_up` in this call.
-    pub(super) fn cached(&self, id: ArticleId) -> Option<Article> {
+    pub(super) fn cached(&self, id: ArticleId) -> Option<Arc<Article>> {
         self.lock().articles.get(&id).cloned()
     }
 
     /// Caches `article`, read after `catch_up` returned `token`, unless a
     /// check caught up with anything since: the row might then predate a
     /// change whose eviction was already applied.
-    pub(super) fn remember(&self, token: Token, article: &Article) {
+    pub(super) fn remember(&self, token: Token, article: &Arc<Article>) {
         let mut state = self.lock();
         if state.generation == token.0 {
             state.articles.insert(article.id, article.clone());
