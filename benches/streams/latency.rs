@@ -125,12 +125,7 @@ async fn one_round(
                 let Some(committed) = event.commit_time else {
                     continue;
                 };
-                let committed = SystemTime::UNIX_EPOCH
-                    + Duration::new(committed.seconds as u64, committed.nanos as u32);
-                let latency = SystemTime::now()
-                    .duration_since(committed)
-                    .unwrap_or_default();
-                latencies.push(latency.as_secs_f64() * 1000.0);
+                latencies.push(milliseconds_since(&committed));
                 if latencies.len() == changes {
                     break;
                 }
@@ -195,4 +190,15 @@ async fn one_round(
     all.sort_by(f64::total_cmp);
     let at = |quantile: f64| all[((all.len() - 1) as f64 * quantile).round() as usize];
     Ok((at(0.50), at(0.99)))
+}
+
+/// Milliseconds from an event's `commit_time` to now, as a watcher sees it
+/// arrive (zero if the clock reads earlier).
+pub fn milliseconds_since(committed: &prost_types::Timestamp) -> f64 {
+    let committed =
+        SystemTime::UNIX_EPOCH + Duration::new(committed.seconds as u64, committed.nanos as u32);
+    let latency = SystemTime::now()
+        .duration_since(committed)
+        .unwrap_or_default();
+    latency.as_secs_f64() * 1000.0
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use async_nats::jetstream::{self, consumer, stream};
@@ -20,6 +20,7 @@ use newswire::proto::WatchArticlesResponse;
 use prost::Message;
 
 use super::fanout::Progress;
+use super::latency::milliseconds_since;
 use super::report::{median, progress, rate};
 
 /// Where the local nats-server listens.
@@ -162,12 +163,7 @@ pub async fn latency(
                     let Some(committed) = response.event.and_then(|event| event.commit_time) else {
                         continue;
                     };
-                    let committed = SystemTime::UNIX_EPOCH
-                        + Duration::new(committed.seconds as u64, committed.nanos as u32);
-                    let latency = SystemTime::now()
-                        .duration_since(committed)
-                        .unwrap_or_default();
-                    latencies.push(latency.as_secs_f64() * 1000.0);
+                    latencies.push(milliseconds_since(&committed));
                     if latencies.len() == changes {
                         break;
                     }
