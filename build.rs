@@ -4,8 +4,10 @@
 //! The service is generated twice: once with every message as written (the
 //! client, and a server for test doubles and baselines), and once as the
 //! server newswire serves, whose WatchArticles answers are
-//! `api::watch_response::WatchResponse`: a change event encoded once and
-//! sent to every watcher, rather than a message built for each.
+//! `api::watch_response::WatchResponse` (a change event encoded once and
+//! sent to every watcher, rather than a message built for each) and whose
+//! StreamArticles answers are `api::stream::StreamResponse` (an article as
+//! the store keeps it encoded, rather than parsed and encoded again).
 
 use std::{env, path::PathBuf};
 
@@ -35,6 +37,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extern_path(
             ".newswire.v1.WatchArticlesResponse",
             "crate::api::watch_response::WatchResponse",
+        )
+        .extern_path(
+            ".newswire.v1.StreamArticlesResponse",
+            "crate::api::stream::StreamResponse",
         )
         .compile_fds(descriptors)?;
     Ok(())

@@ -7,10 +7,9 @@
 //! - `error`    the one domain error type
 //! - `store`    the `Store` contract; `store::sqlite` the embedded default
 //! - `watch`    the change feed: one change-log reader per process, fanned out to watchers
-//! - `proto`    the generated protobuf and gRPC code (only `api` uses it)
+//! - `proto`    the generated protobuf and gRPC code
+//! - `wire`     domain values as protobuf, and the encoded article the stores keep
 //! - `api`      the gRPC edge: validate → convert → call the store → map the error
-//! - `server`   assembles services, reflection, health and limits on a listener
-//! - `config`   the one `Config`, from flags and environment
 //! - `synthetic` articles drawn from a real corpus' distributions, and `generate`
 //! - `client`   the `import`, `export` and `watch` commands
 //! - `server`   assembles services, reflection, health, the gate and limits on a listener
@@ -20,7 +19,6 @@
 //! - `gate`     the tower layer every call passes: request id, auth, admission
 //! - `audit`    the audit log of writes and refusals
 //! - `metrics`  Prometheus metrics names, recorder and admin listener
-//! - `client`   the `import` and `export` commands
 
 pub mod api;
 pub mod article;
@@ -39,3 +37,4 @@ pub mod settings;
 pub mod store;
 pub mod synthetic;
 pub mod watch;
+pub mod wire;

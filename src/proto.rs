@@ -1,5 +1,5 @@
 //! The generated protobuf and gRPC code: the only place it is included.
-//! Only `api` (and clients) use these types; the domain never sees them.
+//! Only `api`, `wire` (and clients) use these types; the domain never sees them.
 
 #![allow(missing_docs, clippy::all)]
 
@@ -10,7 +10,9 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("news
 
 /// The server newswire serves: the same service and messages, except that
 /// WatchArticles answers are `api::watch_response::WatchResponse`, which
-/// encodes the same `WatchArticlesResponse` from a change's shared bytes.
+/// encodes the same `WatchArticlesResponse` from a change's shared bytes,
+/// and StreamArticles answers are `api::stream::StreamResponse`, which
+/// writes an article as the store keeps it encoded.
 pub mod served {
     include!(concat!(env!("OUT_DIR"), "/served/newswire.v1.rs"));
 }

@@ -43,6 +43,7 @@ use crate::article::{
 };
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
+use crate::wire::EncodedPage;
 
 /// The result type of every store operation.
 pub type StoreResult<T> = Result<T, Error>;
@@ -123,6 +124,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// One page of the articles matching a query.
     async fn list(&self, request: &PageRequest) -> StoreResult<Page>;
+
+    /// The same page as `list`, each article as `wire::encode_article`
+    /// encodes it: what StreamArticles sends. This encodes what `list`
+    /// returns; a store that keeps the encoding beside each row reads it
+    /// instead, which spares a stream the parse and the encoding.
+    async fn list_encoded(&self, request: &PageRequest) -> StoreResult<EncodedPage> {
+        Ok(EncodedPage::encode(
+            self.list(request).await?,
+            request.order,
+        ))
+    }
 
     /// Stores a new article under a fresh id. `Error::AlreadyExists` if the
     /// key is taken.

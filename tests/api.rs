@@ -8,13 +8,14 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 
-use newswire::api::convert::{article_from_proto, timestamp};
+use newswire::api::convert::article_from_proto;
 use newswire::article::ArticleContent;
 use newswire::proto::{
     self, Article, ArticleQuery, BatchGetArticlesRequest, CreateArticleRequest,
     DeleteArticleRequest, GetArticleRequest, ImportArticlesRequest, ListArticlesRequest,
     UpdateArticleRequest, get_article_request, import_articles_request::Item,
 };
+use newswire::wire::timestamp;
 use prost_types::FieldMask;
 use support::corpus;
 use support::server::TestServer;

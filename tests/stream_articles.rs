@@ -1,13 +1,31 @@
 //! StreamArticles end to end: the same articles as paging ListArticles,
+//! field for field, after every kind of write and on both stores;
 //! resumable after any message, validated as ListArticles is.
 
 mod support;
 
-use newswire::proto::{ArticleQuery, ListArticlesRequest, StreamArticlesRequest};
+use newswire::proto::{
+    self, Article, ArticleQuery, DeleteArticleRequest, ListArticlesRequest, StreamArticlesRequest,
+    UpdateArticleRequest,
+};
+use prost_types::FieldMask;
 use support::server::TestServer;
 use support::status::assert_invalid_field;
 
 async fn listed(server: &TestServer, query: &ArticleQuery, order_by: &str) -> Vec<String> {
+    listed_articles(server, query, order_by)
+        .await
+        .into_iter()
+        .map(|article| article.id)
+        .collect()
+}
+
+/// Every article ListArticles pages through, in order.
+async fn listed_articles(
+    server: &TestServer,
+    query: &ArticleQuery,
+    order_by: &str,
+) -> Vec<Article> {
     let mut client = server.client().await;
     let mut ids = Vec::new();
     let mut page_token = String::new();
@@ -22,7 +40,7 @@ async fn listed(server: &TestServer, query: &ArticleQuery, order_by: &str) -> Ve
             .await
             .expect("list")
             .into_inner();
-        ids.extend(page.articles.into_iter().map(|article| article.id));
+        ids.extend(page.articles);
         if page.next_page_token.is_empty() {
             return ids;
         }
@@ -32,6 +50,18 @@ async fn listed(server: &TestServer, query: &ArticleQuery, order_by: &str) -> Ve
 
 /// (id, resume token) of every message of a stream.
 async fn streamed(server: &TestServer, request: StreamArticlesRequest) -> Vec<(String, String)> {
+    streamed_articles(server, request)
+        .await
+        .into_iter()
+        .map(|(article, token)| (article.id, token))
+        .collect()
+}
+
+/// (article, resume token) of every message of a stream.
+async fn streamed_articles(
+    server: &TestServer,
+    request: StreamArticlesRequest,
+) -> Vec<(Article, String)> {
     let mut stream = server
         .client()
         .await
@@ -42,9 +72,94 @@ async fn streamed(server: &TestServer, request: StreamArticlesRequest) -> Vec<(S
     let mut received = Vec::new();
     while let Some(message) = stream.message().await.expect("the stream goes on") {
         let article = message.article.expect("an article");
-        received.push((article.id, message.resume_token));
+        received.push((article, message.resume_token));
     }
     received
+}
+
+/// Streamed articles are the stored ones field for field, after creates,
+/// imported updates, an UpdateArticle and a delete: streams send what the
+/// store encoded at each write, so every write must re-encode.
+async fn streams_what_every_write_stored(server: TestServer) {
+    assert_eq!(server.import_corpus().await.failed, 0);
+    let history = support::history::entries();
+    let replayed = server
+        .client()
+        .await
+        .import_articles(tokio_stream::iter(support::history::import_requests(
+            &history[..500],
+        )))
+        .await
+        .expect("the history imports")
+        .into_inner();
+    assert!(replayed.updated > 0, "{replayed:?}");
+
+    let before = listed_articles(&server, &ArticleQuery::default(), "").await;
+    let mut client = server.client().await;
+    let changed = &before[3];
+    client
+        .update_article(UpdateArticleRequest {
+            article: Some(Article {
+                id: changed.id.clone(),
+                heat: Some(12_345),
+                title: "Retitled: ünïcödé".to_string(),
+                ..Article::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["heat".to_string(), "title".to_string()],
+            }),
+            etag: changed.etag.clone(),
+        })
+        .await
+        .expect("update");
+    let deleted = &before[5];
+    client
+        .delete_article(DeleteArticleRequest {
+            lookup: Some(proto::delete_article_request::Lookup::Id(
+                deleted.id.clone(),
+            )),
+            etag: String::new(),
+        })
+        .await
+        .expect("delete");
+
+    for order_by in ["", "heat desc"] {
+        let expected = listed_articles(&server, &ArticleQuery::default(), order_by).await;
+        assert_eq!(expected.len(), before.len() - 1);
+        let streamed: Vec<Article> = streamed_articles(
+            &server,
+            StreamArticlesRequest {
+                order_by: order_by.to_string(),
+                read_batch_size: 50,
+                ..StreamArticlesRequest::default()
+            },
+        )
+        .await
+        .into_iter()
+        .map(|(article, _)| article)
+        .collect();
+        assert_eq!(streamed.len(), expected.len(), "{order_by}");
+        for (streamed, expected) in streamed.iter().zip(&expected) {
+            assert_eq!(streamed, expected, "{order_by}");
+        }
+        let retitled = streamed
+            .iter()
+            .find(|article| article.id == changed.id)
+            .expect("the updated article streams");
+        assert_eq!(retitled.heat, Some(12_345));
+        assert_ne!(retitled.etag, changed.etag);
+        assert!(streamed.iter().all(|article| article.id != deleted.id));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_what_every_write_stored_embedded() {
+    streams_what_every_write_stored(TestServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_what_every_write_stored_postgres() {
+    streams_what_every_write_stored(TestServer::start_postgres().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

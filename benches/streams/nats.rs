@@ -15,8 +15,8 @@ use anyhow::{Context, bail};
 use async_nats::jetstream::{self, consumer, stream};
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
-use newswire::api::convert::timestamp;
 use newswire::proto::WatchArticlesResponse;
+use newswire::wire::timestamp;
 use prost::Message;
 
 use super::fanout::Progress;

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures::stream::{self, BoxStream, StreamExt};
-use newswire::api::convert::{article_to_proto, timestamp};
 use newswire::article::{Article, ArticleId, ArticleKey, Etag, Revision};
 use newswire::proto::article_event::Type;
 use newswire::proto::article_service_server::{ArticleService, ArticleServiceServer};
@@ -20,6 +19,7 @@ use newswire::proto::{
     ListArticlesResponse, StreamArticlesRequest, StreamArticlesResponse, UpdateArticleRequest,
     UpdateArticleResponse, WatchArticlesRequest, WatchArticlesResponse,
 };
+use newswire::wire::{article_to_proto, timestamp};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tonic::transport::server::TcpIncoming;

@@ -1,5 +1,6 @@
-//! Conversions between the protobuf messages and the domain types. Proto to
-//! domain is fallible and names the offending field; domain to proto is not.
+//! Conversions from the protobuf messages to the domain types: fallible,
+//! naming the offending field. The other way, which cannot fail, is
+//! `crate::wire`.
 
 use chrono::{DateTime, Utc};
 use prost_types::value::Kind;
@@ -8,87 +9,6 @@ use crate::article::{self, ArticleContent, ArticleKey, Extra};
 use crate::error::{Error, FieldViolation};
 use crate::proto;
 use crate::query::ArticleQuery;
-
-/// A domain article as the API returns it.
-pub fn article_to_proto(article: &article::Article) -> proto::Article {
-    article_into_proto(article.clone())
-}
-
-/// `article_to_proto` of an article no longer needed: its strings move
-/// into the message instead of being copied (StreamArticles, list pages).
-pub fn article_into_proto(article: article::Article) -> proto::Article {
-    let content = article.content;
-    proto::Article {
-        id: article.id.to_string(),
-        key: article.key.into_string(),
-        category: content.category,
-        title: content.title,
-        excerpt: content.excerpt,
-        published_date_time: Some(timestamp(content.published_date_time)),
-        original_url: content.original_url,
-        web_url: content.web_url,
-        amp_web_url: content.amp_web_url,
-        cdn_amp_web_url: content.cdn_amp_web_url,
-        r#type: content.kind,
-        quality: content.quality,
-        heat: content.heat,
-        published: content.published,
-        featured_content: content.featured_content,
-        secured: content.secured,
-        provider: content.provider.map(provider_into_proto),
-        topics: content.topics,
-        images: content.images.into_iter().map(image_into_proto).collect(),
-        related: content
-            .related
-            .into_iter()
-            .map(related_into_proto)
-            .collect(),
-        extra: extra_into_struct(content.extra),
-        body: content.body,
-        create_time: Some(timestamp(article.create_time)),
-        update_time: Some(timestamp(article.update_time)),
-        revision: article.revision.0,
-        etag: article.etag.0,
-    }
-}
-
-fn provider_into_proto(provider: article::Provider) -> proto::Provider {
-    proto::Provider {
-        name: provider.name,
-        domain: provider.domain,
-        images: provider.images.into_iter().map(image_into_proto).collect(),
-        extra: extra_into_struct(provider.extra),
-    }
-}
-
-fn image_into_proto(image: article::Image) -> proto::Image {
-    proto::Image {
-        url: image.url,
-        width: image.width,
-        height: image.height,
-        title: image.title,
-        attribution: image.attribution,
-        is_cached: image.is_cached,
-        extra: extra_into_struct(image.extra),
-    }
-}
-
-fn related_into_proto(related: article::RelatedArticle) -> proto::RelatedArticle {
-    proto::RelatedArticle {
-        title: related.title,
-        excerpt: related.excerpt,
-        published_date_time: related.published_date_time.map(timestamp),
-        original_url: related.original_url,
-        web_url: related.web_url,
-        amp_web_url: related.amp_web_url,
-        cdn_amp_web_url: related.cdn_amp_web_url,
-        r#type: related.kind,
-        provider: related.provider.map(provider_into_proto),
-        quality: related.quality,
-        images: related.images.into_iter().map(image_into_proto).collect(),
-        extra: extra_into_struct(related.extra),
-    }
-}
 
 /// The content of an article sent by a caller, and its key if it named one.
 /// `field` is where the article sits in the request (`article`).
@@ -265,14 +185,6 @@ pub fn query_from_proto(
     Ok(domain)
 }
 
-/// A protobuf timestamp for a time.
-pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: time.timestamp(),
-        nanos: time.timestamp_subsec_nanos() as i32,
-    }
-}
-
 /// The time of a protobuf timestamp, or a violation of `field`.
 pub fn datetime(
     value: &prost_types::Timestamp,
@@ -282,19 +194,6 @@ pub fn datetime(
         .ok()
         .and_then(|nanos| DateTime::from_timestamp(value.seconds, nanos))
         .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
-}
-
-/// Unknown front-matter keys as a protobuf Struct; `None` when there are none.
-fn extra_into_struct(extra: Extra) -> Option<prost_types::Struct> {
-    if extra.is_empty() {
-        return None;
-    }
-    Some(prost_types::Struct {
-        fields: extra
-            .into_iter()
-            .map(|(key, value)| (key, json_into_value(value)))
-            .collect(),
-    })
 }
 
 /// A protobuf Struct as unknown front-matter keys. Numbers that are whole
@@ -309,25 +208,6 @@ pub fn struct_to_extra(value: Option<&prost_types::Struct>) -> Extra {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn json_into_value(value: serde_json::Value) -> prost_types::Value {
-    let kind = match value {
-        serde_json::Value::Null => Kind::NullValue(0),
-        serde_json::Value::Bool(flag) => Kind::BoolValue(flag),
-        serde_json::Value::Number(number) => Kind::NumberValue(number.as_f64().unwrap_or_default()),
-        serde_json::Value::String(text) => Kind::StringValue(text),
-        serde_json::Value::Array(items) => Kind::ListValue(prost_types::ListValue {
-            values: items.into_iter().map(json_into_value).collect(),
-        }),
-        serde_json::Value::Object(map) => Kind::StructValue(prost_types::Struct {
-            fields: map
-                .into_iter()
-                .map(|(key, value)| (key, json_into_value(value)))
-                .collect(),
-        }),
-    };
-    prost_types::Value { kind: Some(kind) }
 }
 
 fn value_to_json(value: &prost_types::Value) -> serde_json::Value {

@@ -1,5 +1,5 @@
 //! The gRPC edge. Each RPC reads: validate → convert → call the store → map
-//! the error. Only this module and `proto` know the generated types.
+//! the error. Only this module, `wire` and `proto` know the generated types.
 
 mod audit;
 pub mod convert;
@@ -7,7 +7,7 @@ mod import;
 mod lookup;
 mod page_token;
 pub mod status;
-mod stream;
+pub mod stream;
 pub mod stream_limits;
 mod update_mask;
 pub mod watch;
@@ -24,10 +24,9 @@ use crate::proto::{self, served::article_service_server::ArticleService};
 use crate::query::{Order, PageRequest, PageSize};
 use crate::store::Store;
 use crate::watch::Feed;
+use crate::wire::{article_into_proto, article_to_proto};
 use audit::ArticleRef;
-use convert::{
-    article_from_proto, article_into_proto, article_to_proto, query_from_proto, require_complete,
-};
+use convert::{article_from_proto, query_from_proto, require_complete};
 use status::to_status;
 use stream_limits::StreamLimits;
 

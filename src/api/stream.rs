@@ -6,6 +6,10 @@
 //! messages to HTTP/2, whose flow control follows the client's reading. A
 //! client that goes away drops the receiving end, so the reader's next send
 //! fails and it stops without reading further.
+//!
+//! Articles go out as the store encoded them (`Store::list_encoded`): a
+//! `StreamResponse` writes those bytes as the `article` field, so a stream
+//! neither parses nor encodes an article.
 
 use std::sync::Arc;
 
@@ -13,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use super::convert::{article_into_proto, query_from_proto};
+use super::convert::query_from_proto;
 use super::page_token;
 use super::status::to_status;
 use crate::error::Error;
@@ -28,7 +32,20 @@ pub const DEFAULT_READ_BATCH: i32 = 100;
 const QUEUED_MESSAGES: usize = 32;
 
 /// The stream of responses tonic sends.
-pub type ArticleStream = ReceiverStream<Result<proto::StreamArticlesResponse, Status>>;
+pub type ArticleStream = ReceiverStream<Result<StreamResponse, Status>>;
+
+/// A `StreamArticlesResponse` with its article already encoded: the same
+/// bytes on the wire (an embedded message is a length-delimited field, as
+/// `bytes` is), so a client decodes the message `proto` describes.
+/// `proto::served` sends these (`build.rs`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct StreamResponse {
+    /// A `newswire.v1.Article`, encoded (`wire::encode_article`).
+    #[prost(bytes = "vec", tag = "1")]
+    pub article: Vec<u8>,
+    #[prost(string, tag = "2")]
+    pub resume_token: String,
+}
 
 /// Validates `request` and starts streaming; bad input fails here, before
 /// the first message.
@@ -77,12 +94,12 @@ fn first_batch(request: &proto::StreamArticlesRequest) -> Result<PageRequest, Er
 async fn send_all(
     store: Arc<dyn Store>,
     mut batch: PageRequest,
-    sender: mpsc::Sender<Result<proto::StreamArticlesResponse, Status>>,
+    sender: mpsc::Sender<Result<StreamResponse, Status>>,
 ) {
     let fingerprint = batch.query.fingerprint(batch.order);
     loop {
         let page = tokio::select! {
-            page = store.list(&batch) => page,
+            page = store.list_encoded(&batch) => page,
             // Do not finish a slow query for a client that has left.
             () = sender.closed() => return,
         };
@@ -94,12 +111,9 @@ async fn send_all(
             }
         };
         for article in page.articles {
-            let resume_token =
-                page_token::encode_with_fingerprint(&fingerprint, batch.order.cursor_of(&article));
-            let message = proto::StreamArticlesResponse {
-                // Moved, not copied: the page is not needed afterwards.
-                article: Some(article_into_proto(article)),
-                resume_token,
+            let message = StreamResponse {
+                resume_token: page_token::encode_with_fingerprint(&fingerprint, article.cursor),
+                article: article.encoded,
             };
             if sender.send(Ok(message)).await.is_err() {
                 return;

@@ -9,7 +9,7 @@ use futures::{Stream, StreamExt, stream};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use super::convert::{article_to_proto, query_from_proto, timestamp};
+use super::convert::query_from_proto;
 use super::status::to_status;
 use super::watch_response::WatchResponse;
 use crate::article::Revision;
@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::proto::{self, article_event};
 use crate::store::ChangeKind;
 use crate::watch::{Feed, FilterTransition, WatchEvent, WatchItem, WatchRequest, WatchStart};
+use crate::wire::{article_to_proto, timestamp};
 
 /// Shortest and longest progress interval a request may ask for.
 pub const MIN_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
 use crate::query::{Page, PageRequest};
 use crate::store::{Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome};
+use crate::wire::EncodedPage;
 
 /// Articles kept at most; when full, the cache starts over.
 pub const DEFAULT_CAPACITY: usize = 50_000;
@@ -104,6 +105,10 @@ impl<S: Store> Store for CachingStore<S> {
 
     async fn list(&self, request: &PageRequest) -> StoreResult<Page> {
         self.inner.list(request).await
+    }
+
+    async fn list_encoded(&self, request: &PageRequest) -> StoreResult<EncodedPage> {
+        self.inner.list_encoded(request).await
     }
 
     async fn create(&self, key: ArticleKey, content: ArticleContent) -> StoreResult<Article> {

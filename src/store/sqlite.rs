@@ -36,6 +36,7 @@ use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lo
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
 use crate::store::{Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome};
+use crate::wire::EncodedPage;
 
 /// How long a connection waits for a lock held by another process (a
 /// backup, the `sqlite3` shell) before reporting `Unavailable`.
@@ -178,6 +179,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn list_encoded(&self, request: &PageRequest) -> StoreResult<EncodedPage> {
+        let request = request.clone();
+        self.read(move |connection| reads::list_encoded(connection, &request))
+            .await
+    }
+
     async fn create(&self, key: ArticleKey, content: ArticleContent) -> StoreResult<Article> {
         self.writer
             .run(move |connection| writes::create(connection, key, content))
@@ -303,7 +310,7 @@ mod tests {
         let version: i64 = connection
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 3);
+        assert_eq!(version, 4);
         drop(open_in(&directory));
     }
 }

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
 use crate::query::{Page, PageRequest};
 use crate::store::{Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome};
+use crate::wire::EncodedPage;
 
 /// `inner`, waking `wake` after each write (whatever its outcome: a failed
 /// write may still have committed, and a needless read is cheap).
@@ -47,6 +48,10 @@ impl Store for WakingStore {
 
     async fn list(&self, request: &PageRequest) -> StoreResult<Page> {
         self.inner.list(request).await
+    }
+
+    async fn list_encoded(&self, request: &PageRequest) -> StoreResult<EncodedPage> {
+        self.inner.list_encoded(request).await
     }
 
     async fn create(&self, key: ArticleKey, content: ArticleContent) -> StoreResult<Article> {

@@ -12,6 +12,31 @@ use rusqlite::types::Value;
 use super::rows::{ARTICLE_COLUMNS, micros, nanos_below_micros};
 use crate::query::{Direction, PageRequest, SortField, search_words};
 
+/// What each row of a list statement holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ListRows {
+    /// `ARTICLE_COLUMNS`, for `ArticleRow::read`.
+    Articles,
+    /// The order's sort value, the id and the encoded article: all a
+    /// stream sends, without reading the article's own row when no filter
+    /// needs it.
+    Encoded,
+}
+
+impl ListRows {
+    /// The statement's `SELECT … FROM …` for a list in `field`'s order.
+    fn select(self, field: SortField) -> String {
+        match self {
+            Self::Articles => format!("SELECT {ARTICLE_COLUMNS} FROM articles a"),
+            Self::Encoded => format!(
+                "SELECT {}, a.id, e.article FROM articles a \
+                 JOIN encoded_articles e ON e.seq = a.seq",
+                sort_column(field)
+            ),
+        }
+    }
+}
+
 /// A statement and its parameters, in placeholder order.
 pub(super) struct ListStatement {
     pub(super) sql: String,
@@ -110,7 +135,7 @@ pub(super) fn search_expression(text: &str) -> Option<String> {
 
 /// The statement for one page of `request`, fetching one row more than the
 /// page size to learn whether another page follows.
-pub(super) fn list_statement(request: &PageRequest) -> ListStatement {
+pub(super) fn list_statement(request: &PageRequest, rows: ListRows) -> ListStatement {
     let query = &request.query;
     let mut conditions = Conditions {
         clauses: Vec::new(),
@@ -181,8 +206,8 @@ pub(super) fn list_statement(request: &PageRequest) -> ListStatement {
     parameters.push(Value::Integer(limit));
     ListStatement {
         sql: format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles a {where_clause} \
-             ORDER BY {column} {direction}, a.id {direction} LIMIT ?"
+            "{} {where_clause} ORDER BY {column} {direction}, a.id {direction} LIMIT ?",
+            rows.select(request.order.field)
         ),
         parameters,
     }
@@ -203,8 +228,16 @@ mod tests {
         assert_eq!(search_expression(" -- "), None);
     }
 
-    /// What `EXPLAIN QUERY PLAN` says about one page of `query`.
-    fn plan(query: ArticleQuery, order: &str, after: bool) -> Vec<String> {
+    /// What `EXPLAIN QUERY PLAN` says about one page of `query`, for each
+    /// kind of rows: the articles, and the encoded ones a stream reads.
+    fn plans(query: ArticleQuery, order: &str, after: bool) -> Vec<Vec<String>> {
+        [ListRows::Articles, ListRows::Encoded]
+            .into_iter()
+            .map(|rows| plan(query.clone(), order, after, rows))
+            .collect()
+    }
+
+    fn plan(query: ArticleQuery, order: &str, after: bool, rows: ListRows) -> Vec<String> {
         let connection = super::super::schema::migrated_in_memory();
         let request = PageRequest {
             query,
@@ -215,7 +248,7 @@ mod tests {
                 id: ArticleId::generate(),
             }),
         };
-        let statement = list_statement(&request);
+        let statement = list_statement(&request, rows);
         let mut explain = connection
             .prepare(&format!("EXPLAIN QUERY PLAN {}", statement.sql))
             .expect("the statement prepares");
@@ -224,6 +257,12 @@ mod tests {
             .expect("explain runs")
             .collect::<rusqlite::Result<Vec<String>>>()
             .expect("explain rows")
+    }
+
+    /// Whether a plan step seeks an index of `articles`, covering or not.
+    fn seeks_an_index_of_articles(step: &str) -> bool {
+        step.starts_with("SEARCH a USING INDEX")
+            || step.starts_with("SEARCH a USING COVERING INDEX")
     }
 
     /// No step reads the whole `articles` table.
@@ -246,8 +285,11 @@ mod tests {
             "quality desc",
             "quality asc",
         ] {
-            for after in [false, true] {
-                let plan = plan(ArticleQuery::default(), order, after);
+            for (after, plan) in [false, true].into_iter().flat_map(|after| {
+                plans(ArticleQuery::default(), order, after)
+                    .into_iter()
+                    .map(move |plan| (after, plan))
+            }) {
                 assert_no_table_scan(&plan);
                 assert!(
                     !plan.iter().any(|step| step.contains("TEMP B-TREE")),
@@ -255,7 +297,7 @@ mod tests {
                 );
                 if after {
                     let seeks_the_cursor = |step: &String| {
-                        step.starts_with("SEARCH a USING INDEX")
+                        seeks_an_index_of_articles(step)
                             && ["(published_at,id)", "(sort_heat,id)", "(sort_quality,id)"]
                                 .iter()
                                 .any(|position| step.contains(position))
@@ -266,6 +308,25 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// An unfiltered stream reads the order's index and the encodings,
+    /// never an article's own row.
+    #[test]
+    fn an_unfiltered_stream_reads_no_article_row() {
+        for order in ["published_date_time desc", "heat asc", "quality desc"] {
+            let plan = plan(ArticleQuery::default(), order, true, ListRows::Encoded);
+            assert!(
+                plan.iter()
+                    .any(|step| step.starts_with("SEARCH a USING COVERING INDEX")),
+                "{order}: {plan:?}"
+            );
+            assert!(
+                plan.iter()
+                    .any(|step| step.starts_with("SEARCH e USING INTEGER PRIMARY KEY")),
+                "{order}: {plan:?}"
+            );
         }
     }
 
@@ -289,17 +350,17 @@ mod tests {
                 ..ArticleQuery::default()
             },
         ] {
-            let plan = plan(query, "", true);
-            assert_no_table_scan(&plan);
-            assert!(
-                plan.iter()
-                    .any(|step| step.starts_with("SEARCH a USING INDEX")),
-                "{plan:?}"
-            );
-            assert!(
-                !plan.iter().any(|step| step.contains("TEMP B-TREE")),
-                "{plan:?}"
-            );
+            for plan in plans(query, "", true) {
+                assert_no_table_scan(&plan);
+                assert!(
+                    plan.iter().any(|step| seeks_an_index_of_articles(step)),
+                    "{plan:?}"
+                );
+                assert!(
+                    !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                    "{plan:?}"
+                );
+            }
         }
     }
 
@@ -329,9 +390,10 @@ mod tests {
             ),
         ];
         for (query, index) in cases {
-            let plan = plan(query, "heat desc", true);
-            assert_no_table_scan(&plan);
-            assert!(plan.iter().any(|step| step.contains(index)), "{plan:?}");
+            for plan in plans(query, "heat desc", true) {
+                assert_no_table_scan(&plan);
+                assert!(plan.iter().any(|step| step.contains(index)), "{plan:?}");
+            }
         }
     }
 }

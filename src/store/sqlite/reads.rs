@@ -2,12 +2,15 @@
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::list_sql::list_statement;
-use super::rows::{ARTICLE_COLUMNS, ArticleRow, CHANGE_COLUMNS, ChangeRow, SqliteContext};
+use super::list_sql::{ListRows, list_statement};
+use super::rows::{
+    ARTICLE_COLUMNS, ArticleRow, CHANGE_COLUMNS, ChangeRow, SqliteContext, stored_id,
+};
 use crate::article::{Article, Lookup, Revision};
 use crate::error::Error;
-use crate::query::{Page, PageRequest};
+use crate::query::{Cursor, Page, PageRequest};
 use crate::store::Change;
+use crate::wire::{EncodedArticle, EncodedPage};
 
 /// One article by id, key or URL.
 pub(super) fn get(connection: &Connection, lookup: &Lookup) -> Result<Option<Article>, Error> {
@@ -66,7 +69,7 @@ pub(super) fn get_many(
 
 /// One page of a list.
 pub(super) fn list(connection: &Connection, request: &PageRequest) -> Result<Page, Error> {
-    let statement = list_statement(request);
+    let statement = list_statement(request, ListRows::Articles);
     let rows = connection
         .prepare_cached(&statement.sql)
         .and_then(|mut prepared| {
@@ -79,16 +82,58 @@ pub(super) fn list(connection: &Connection, request: &PageRequest) -> Result<Pag
         .into_iter()
         .map(ArticleRow::into_article)
         .collect::<Result<Vec<_>, Error>>()?;
+    let next = end_page(&mut articles, request, |article| {
+        request.order.cursor_of(article)
+    });
+    Ok(Page { articles, next })
+}
+
+/// One page of a list as the stored encodings (`encoded_articles`).
+pub(super) fn list_encoded(
+    connection: &Connection,
+    request: &PageRequest,
+) -> Result<EncodedPage, Error> {
+    let statement = list_statement(request, ListRows::Encoded);
+    let rows = connection
+        .prepare_cached(&statement.sql)
+        .and_then(|mut prepared| {
+            prepared
+                .query_map(params_from_iter(statement.parameters), |row| {
+                    Ok((row.get(0)?, row.get::<_, String>(1)?, row.get(2)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .context("listing articles")?;
+    let mut articles = rows
+        .into_iter()
+        .map(|(sort_value, id, encoded)| {
+            Ok(EncodedArticle {
+                cursor: Cursor {
+                    sort_value,
+                    id: stored_id(&id)?,
+                },
+                encoded,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let next = end_page(&mut articles, request, |article| article.cursor);
+    Ok(EncodedPage { articles, next })
+}
+
+/// Cuts `rows`, read with one row more than the page size, to the page,
+/// and gives the cursor to the next page if that extra row was there.
+fn end_page<T>(
+    rows: &mut Vec<T>,
+    request: &PageRequest,
+    cursor_of: impl Fn(&T) -> Cursor,
+) -> Option<Cursor> {
     let size = request.size.get();
-    let next = if articles.len() > size {
-        articles.truncate(size);
-        articles
-            .last()
-            .map(|article| request.order.cursor_of(article))
+    if rows.len() > size {
+        rows.truncate(size);
+        rows.last().map(cursor_of)
     } else {
         None
-    };
-    Ok(Page { articles, next })
+    }
 }
 
 /// Change-log entries after `after`, oldest first, read in one snapshot

@@ -31,6 +31,7 @@ use crate::article::{
 use crate::error::Error;
 use crate::query::SortField;
 use crate::store::{ChangeKind, Deleted, Retention, UpsertItem, UpsertOutcome};
+use crate::wire::encode_article;
 
 /// Stores a new article; `AlreadyExists` if the key is taken.
 pub(super) fn create(
@@ -620,6 +621,7 @@ fn write_new<'a>(
     // than with RETURNING spares SQLite a result table per insert.
     let seq = connection.last_insert_rowid();
     index_article(connection, seq, version.content)?;
+    write_encoded(connection, seq, version, revision)?;
     search.insert(seq, &version.serialized.search_text);
     Ok(revision)
 }
@@ -662,9 +664,37 @@ fn write_existing<'a>(
         .map_err(|error| key_error(error, version.key, "updating an article"))?;
     unindex_article(connection, seq)?;
     index_article(connection, seq, version.content)?;
+    write_encoded(connection, seq, version, revision)?;
     search.remove(seq);
     search.insert(seq, &version.serialized.search_text);
     Ok(revision)
+}
+
+/// Stores the article at `seq` as `version` at `revision` encodes
+/// (`encoded_articles`, which streams read).
+fn write_encoded(
+    connection: &Connection,
+    seq: i64,
+    version: &ArticleVersion<'_>,
+    revision: Revision,
+) -> Result<(), Error> {
+    let encoded = encode_article(Article {
+        id: version.id,
+        key: version.key.clone(),
+        content: version.content.clone(),
+        create_time: version.create_time,
+        update_time: version.update_time,
+        revision,
+        etag: version.serialized.etag.clone(),
+    });
+    connection
+        .prepare_cached(
+            "INSERT INTO encoded_articles (seq, article) VALUES (?1, ?2) \
+             ON CONFLICT (seq) DO UPDATE SET article = excluded.article",
+        )
+        .and_then(|mut statement| statement.execute(params![seq, encoded]))
+        .context("storing the encoded article")?;
+    Ok(())
 }
 
 /// A unique-key violation is the caller's conflict; anything else is ours.
