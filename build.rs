@@ -5,7 +5,9 @@
 //! client, and a server for test doubles and baselines), and once as the
 //! server newswire serves, whose WatchArticles answers are
 //! `api::watch_response::WatchResponse`: a change event encoded once and
-//! sent to every watcher, rather than a message built for each.
+//! sent to every watcher, rather than a message built for each; and whose
+//! GetArticle answers are `api::get_response::GetArticleAnswer`: the bytes
+//! kept for an article the store's read cache shares.
 
 use std::{env, path::PathBuf};
 
@@ -35,6 +37,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extern_path(
             ".newswire.v1.WatchArticlesResponse",
             "crate::api::watch_response::WatchResponse",
+        )
+        .extern_path(
+            ".newswire.v1.GetArticleResponse",
+            "crate::api::get_response::GetArticleAnswer",
         )
         .compile_fds(descriptors)?;
     Ok(())

@@ -10,7 +10,9 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("news
 
 /// The server newswire serves: the same service and messages, except that
 /// WatchArticles answers are `api::watch_response::WatchResponse`, which
-/// encodes the same `WatchArticlesResponse` from a change's shared bytes.
+/// encodes the same `WatchArticlesResponse` from a change's shared bytes,
+/// and GetArticle answers `api::get_response::GetArticleAnswer`, which
+/// encodes the same `GetArticleResponse` from bytes kept per article.
 pub mod served {
     include!(concat!(env!("OUT_DIR"), "/served/newswire.v1.rs"));
 }
