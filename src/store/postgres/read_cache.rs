@@ -10,12 +10,12 @@
 //! the call began committed before the check's snapshot, so its article
 //! was evicted and what the cache answers is at least that new.
 //!
-//! Checks are coalesced and overlap: a call is served by the first check
-//! that *began* after it arrived, whoever sent it, and sends one only if
-//! none has begun since it arrived and fewer than `MAX_CHECKS_IN_FLIGHT`
-//! are under way. So a call that arrives just after a check was sent
-//! waits for the next one, sent at once, rather than for the whole round
-//! trip of the one under way and then another. Under many calls in flight
+//! Checks are coalesced and may overlap: a call is served by the first
+//! check that *began* after it arrived, whoever sent it, and sends one only
+//! if none has begun since it arrived and fewer than `MAX_CHECKS_IN_FLIGHT`
+//! are under way. With more than one allowed, a call that arrives just
+//! after a check was sent has the next one sent at once rather than after
+//! the round trip of the one under way. Under many calls in flight
 //! one small round trip serves all that waited for it, all are woken
 //! together when it ends, and a hit costs no read of the article.
 //!
@@ -58,9 +58,11 @@ pub const DEFAULT_READ_CACHE_ARTICLES: usize = 50_000;
 /// another replica) evicting one by one costs more than starting over.
 const MAX_CHANGES_PER_CHECK: i64 = 10_000;
 
-/// Checks under way at once. One more than one lets a call that arrives
-/// just after a check was sent have its own sent at once; more would add
-/// round trips (and PostgreSQL work) faster than they shorten the wait.
+/// Checks under way at once. Two would let a call that arrives just after
+/// a check was sent have its own sent at once, but cost a third more
+/// PostgreSQL work for the checks; in the benchmark (docs/performance.md),
+/// where PostgreSQL shares a core with the clients, two gave 0.50 against
+/// one's 0.53–0.54, so one it is until PostgreSQL has cores to spare.
 const MAX_CHECKS_IN_FLIGHT: usize = 1;
 
 /// The check: the revision counter, the compaction mark, and the articles
