@@ -5,9 +5,11 @@
 //! client, and a server for test doubles and baselines), and once as the
 //! server newswire serves, whose WatchArticles answers are
 //! `api::watch_response::WatchResponse` (a change event encoded once and
-//! sent to every watcher, rather than a message built for each) and whose
+//! sent to every watcher, rather than a message built for each), whose
 //! StreamArticles answers are `api::stream::StreamResponse` (an article as
-//! the store keeps it encoded, rather than parsed and encoded again).
+//! the store keeps it encoded, rather than parsed and encoded again), and
+//! whose GetArticle answers are `api::get_response::GetArticleAnswer` (the
+//! bytes kept for an article the store's read cache shares).
 
 use std::{env, path::PathBuf};
 
@@ -41,6 +43,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extern_path(
             ".newswire.v1.StreamArticlesResponse",
             "crate::api::stream::StreamResponse",
+        )
+        .extern_path(
+            ".newswire.v1.GetArticleResponse",
+            "crate::api::get_response::GetArticleAnswer",
         )
         .compile_fds(descriptors)?;
     Ok(())

@@ -3,6 +3,7 @@
 
 mod audit;
 pub mod convert;
+pub mod get_response;
 mod import;
 mod lookup;
 mod page_token;
@@ -27,6 +28,7 @@ use crate::watch::Feed;
 use crate::wire::{article_into_proto, article_to_proto};
 use audit::ArticleRef;
 use convert::{article_from_proto, query_from_proto, require_complete};
+use get_response::{ENCODED_ANSWERS, EncodedAnswers, GetArticleAnswer};
 use status::to_status;
 use stream_limits::StreamLimits;
 
@@ -42,6 +44,8 @@ pub struct ArticleApi {
     feed: Feed,
     audit: AuditLog,
     stream_limits: StreamLimits,
+    /// GetArticle answers of the articles the store's cache shares.
+    answers: Arc<EncodedAnswers>,
 }
 
 impl ArticleApi {
@@ -53,6 +57,7 @@ impl ArticleApi {
             feed,
             audit: AuditLog::to_tracing(),
             stream_limits: StreamLimits::default(),
+            answers: Arc::new(EncodedAnswers::new(ENCODED_ANSWERS)),
         }
     }
 
@@ -75,14 +80,12 @@ impl ArticleService for ArticleApi {
     async fn get_article(
         &self,
         request: Request<proto::GetArticleRequest>,
-    ) -> Result<Response<proto::GetArticleResponse>, Status> {
+    ) -> Result<Response<GetArticleAnswer>, Status> {
         let lookup = lookup::from_get_request(request.get_ref()).map_err(to_status)?;
         let article = self.store.get_shared(&lookup).await.map_err(to_status)?;
         let article =
             article.ok_or_else(|| to_status(Error::NotFound(vec![lookup.to_string()])))?;
-        Ok(Response::new(proto::GetArticleResponse {
-            article: Some(article_to_proto(&article)),
-        }))
+        Ok(Response::new(self.answers.answer(&article)))
     }
 
     async fn batch_get_articles(

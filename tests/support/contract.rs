@@ -1298,6 +1298,42 @@ pub async fn upsert_batch_creates_updates_and_skips(database: &impl ContractData
         }
         other => panic!("unexpected outcomes {other:?}"),
     }
+
+    // A repeated key before another: the other is written in the first
+    // round but takes the last revision, and is stored with it.
+    let outcomes = store
+        .upsert_batch(vec![
+            UpsertItem {
+                key: key("repeated"),
+                content: sample_content("first", "2024-05-05T00:00:00Z"),
+            },
+            UpsertItem {
+                key: key("repeated"),
+                content: sample_content("second", "2024-05-05T00:00:00Z"),
+            },
+            UpsertItem {
+                key: key("after-the-repeat"),
+                content: sample_content("after", "2024-05-05T00:00:00Z"),
+            },
+        ])
+        .await
+        .expect("commits");
+    match outcomes.as_slice() {
+        [
+            Ok(UpsertOutcome::Created(first)),
+            Ok(UpsertOutcome::Updated(second)),
+            Ok(UpsertOutcome::Created(after)),
+        ] => {
+            assert!(first.revision < second.revision && second.revision < after.revision);
+            for stored in [second, after] {
+                assert_eq!(
+                    store.get(&Lookup::Id(stored.id)).await.expect("get"),
+                    Some(stored.clone())
+                );
+            }
+        }
+        other => panic!("unexpected outcomes {other:?}"),
+    }
     assert!(
         store
             .upsert_batch(Vec::new())

@@ -10,19 +10,35 @@
 //! the call began committed before the check's snapshot, so its article
 //! was evicted and what the cache answers is at least that new.
 //!
-//! Checks are coalesced: one at a time, and a call is served by the first
-//! check that *began* after it arrived, whoever sent it. Under many calls
-//! in flight one small round trip serves all that waited for it, all are
-//! woken together when it ends, and a hit costs no read of the article. A miss reads the row (pipelined with
-//! other reads) and caches it only if no check caught up with anything
-//! meanwhile: otherwise the row might predate an eviction that was already
-//! applied. A change log compacted past what the cache caught up with, or
-//! more than `MAX_CHANGES_PER_CHECK` changes at once, empties the cache.
+//! Checks are coalesced and may overlap: a call is served by the first
+//! check that *began* after it arrived, whoever sent it, and sends one only
+//! if none has begun since it arrived and fewer than `MAX_CHECKS_IN_FLIGHT`
+//! are under way. With more than one allowed, a call that arrives just
+//! after a check was sent has the next one sent at once rather than after
+//! the round trip of the one under way. Under many calls in flight
+//! one small round trip serves all that waited for it, all are woken
+//! together when it ends, and a hit costs no read of the article.
+//!
+//! Checks may end in any order (they run on different connections); the
+//! cache only moves forward. A check whose snapshot is no newer than what
+//! the cache caught up with brings nothing (every change up to that was
+//! evicted by the check that got there), so it is dropped; a newer one
+//! evicts what changed after the revision it was sent from, which is at
+//! most the one caught up with now. Either way, when any check that began
+//! after a call arrived has ended, the cache has caught up with that
+//! check's snapshot, which is what the call needs.
+//!
+//! A miss reads the row (pipelined with other reads) and caches it only
+//! if no check caught up with anything meanwhile: otherwise the row might
+//! predate an eviction that was already applied. A change log compacted
+//! past what the cache caught up with, or more than
+//! `MAX_CHANGES_PER_CHECK` changes at once, empties the cache.
 //!
 //! Only lookups by id are cached: a key or a URL can come to name another
 //! article without that article changing (a URL lookup answers the most
 //! recently published of several), so they always read the database.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use hashlink::LruCache;
@@ -41,6 +57,13 @@ pub const DEFAULT_READ_CACHE_ARTICLES: usize = 50_000;
 /// Changed ids one check reads at most; beyond that (a large import by
 /// another replica) evicting one by one costs more than starting over.
 const MAX_CHANGES_PER_CHECK: i64 = 10_000;
+
+/// Checks under way at once. Two would let a call that arrives just after
+/// a check was sent have its own sent at once, but cost a third more
+/// PostgreSQL work for the checks; in the benchmark (docs/performance.md),
+/// where PostgreSQL shares a core with the clients, two gave 0.50 against
+/// one's 0.53–0.54, so one it is until PostgreSQL has cores to spare.
+const MAX_CHECKS_IN_FLIGHT: usize = 1;
 
 /// The check: the revision counter, the compaction mark, and the articles
 /// changed after `$1` (at most `$2`), from one snapshot. Every change-log
@@ -67,16 +90,18 @@ pub(super) struct ReadCache {
     state: Mutex<CacheState>,
 }
 
-/// How the checks went. One is in flight at a time.
+/// How the checks went.
 #[derive(Default)]
 struct CheckRecord {
     /// Checks begun so far: a call that arrives waits for check number
     /// (this + 1) or a later one, which begins after it arrived.
     begun: u64,
-    in_flight: bool,
-    /// The number of the last check that succeeded.
+    /// The numbers of the checks under way, at most
+    /// `MAX_CHECKS_IN_FLIGHT`.
+    in_flight: BTreeSet<u64>,
+    /// The highest number of a check that succeeded.
     succeeded: u64,
-    /// The number of the last check that failed, and why: the calls that
+    /// The highest number of a check that failed, and why: the calls that
     /// waited for it fail with it instead of each trying again in turn.
     failed: Option<(u64, Error)>,
 }
@@ -92,14 +117,14 @@ struct CacheState {
     articles: LruCache<ArticleId, Arc<Article>>,
 }
 
-/// Marks the check in flight; dropped, even by a caller that gave up
-/// (its RPC was cancelled), it lets the next check begin and wakes the
+/// Marks check number `.1` in flight; dropped, even by a caller that gave
+/// up (its RPC was cancelled), it lets another check begin and wakes the
 /// waiting calls, which begin one if theirs never ended.
-struct CheckInFlight<'cache>(&'cache ReadCache);
+struct CheckInFlight<'cache>(&'cache ReadCache, u64);
 
 impl Drop for CheckInFlight<'_> {
     fn drop(&mut self) {
-        self.0.record().in_flight = false;
+        self.0.record().in_flight.remove(&self.1);
         self.0.check_ended.send_modify(|ended| *ended += 1);
     }
 }
@@ -151,12 +176,14 @@ impl ReadCache {
                 {
                     return Err(error.clone());
                 }
-                if record.in_flight {
+                let awaited = record.in_flight.range(needed..).next().is_some();
+                if awaited || record.in_flight.len() >= MAX_CHECKS_IN_FLIGHT {
                     None
                 } else {
-                    record.in_flight = true;
                     record.begun += 1;
-                    Some(record.begun)
+                    let number = record.begun;
+                    record.in_flight.insert(number);
+                    Some(number)
                 }
             };
             let Some(number) = begin else {
@@ -164,18 +191,24 @@ impl ReadCache {
                 let _ = ended.changed().await;
                 continue;
             };
-            let in_flight = CheckInFlight(self);
+            let in_flight = CheckInFlight(self, number);
             let outcome = self.check(client).await;
             let failure = {
                 let mut record = self.record();
                 match outcome {
                     Ok(()) => {
-                        record.succeeded = number;
+                        record.succeeded = record.succeeded.max(number);
                         None
                     }
                     Err(failure) => {
                         let error = failure.into_error();
-                        record.failed = Some((number, error.clone()));
+                        if record
+                            .failed
+                            .as_ref()
+                            .is_none_or(|(last, _)| *last < number)
+                        {
+                            record.failed = Some((number, error.clone()));
+                        }
                         Some(error)
                     }
                 }
@@ -189,9 +222,9 @@ impl ReadCache {
         Ok(Token(self.lock().generation))
     }
 
-    /// One check: reads what changed since the revision caught up with and
-    /// evicts it. Runs only while marked in flight, so nothing else moves
-    /// `caught_up` meanwhile.
+    /// One check: reads what changed since the revision caught up with and,
+    /// unless the cache has meanwhile caught up with as much from another
+    /// check, evicts it.
     async fn check(&self, client: &SharedReader) -> Result<(), Failure> {
         let doing = "checking the read cache against the change log";
         let after = self.lock().caught_up;
@@ -210,17 +243,23 @@ impl ReadCache {
             .map(stored_id)
             .collect::<Result<Vec<_>, _>>()?;
         let mut state = self.lock();
+        // The counter never goes down unless the database was replaced.
+        let replaced = after.is_some_and(|after| current < after);
+        if !replaced
+            && state
+                .caught_up
+                .is_some_and(|caught_up| current <= caught_up)
+        {
+            return Ok(());
+        }
         let evict_all = match after {
             None => true,
             Some(after) => {
-                compacted_through > after
-                    || current < after
+                replaced
+                    || compacted_through > after
                     || changed.len() > MAX_CHANGES_PER_CHECK as usize
             }
         };
-        if after == Some(current) && !evict_all {
-            return Ok(());
-        }
         if evict_all {
             state.articles.clear();
         } else {

@@ -14,7 +14,9 @@
 //!    nothing about order). Concurrent writers overlap freely here.
 //! 2. Its last statement increments the counter by the number of changes,
 //!    inserts the `change_log` rows (revision → change) and sets the
-//!    revision on the articles it wrote. The `UPDATE` of the counter row
+//!    revision on the articles it wrote, unless one already holds it (an
+//!    import batch writes its articles with guessed revisions, so that a
+//!    right guess spares the row a second version). The `UPDATE` of the counter row
 //!    takes that row's lock, which PostgreSQL holds until the transaction
 //!    ends.
 //! 3. `COMMIT`. The lock is released only after the commit is durable and
@@ -894,6 +896,7 @@ impl PendingChanges {
                      UPDATE articles SET revision = counter.before_first + stamp.position \
                      FROM counter, unnest($2::uuid[], $3::bigint[]) AS stamp (id, position) \
                      WHERE articles.id = stamp.id \
+                         AND articles.revision <> counter.before_first + stamp.position \
                  ) \
                  SELECT before_first, pg_notify($4, '') IS NULL FROM counter",
             )

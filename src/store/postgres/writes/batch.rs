@@ -26,6 +26,12 @@ use crate::store::{ChangeKind, UpsertItem};
 /// written once per round, in order), each round in two pipelined
 /// statements (new articles, changed articles). Revisions are assigned, in
 /// item order, by the last statement, as for every write.
+///
+/// Each article is written with the revision it will most likely get (see
+/// `RevisionGuess`), so that the last statement rewrites only the rows
+/// whose guess was wrong: a second version of every row would cost every
+/// index an entry more, and rows as wide as articles rarely fit a HOT
+/// update on their page.
 pub(super) async fn upsert_together(
     pool: &Pool,
     items: &[UpsertItem],
@@ -34,7 +40,8 @@ pub(super) async fn upsert_together(
 ) -> Result<Attempt, Failure> {
     let mut client = checkout(pool).await?;
     let transaction = begin(&mut client).await?;
-    let mut batch = Batch::new(items, refused, time);
+    let guess = RevisionGuess::read(&transaction).await?;
+    let mut batch = Batch::new(items, refused, time, guess);
     while batch.is_waiting() {
         batch.look_up(&transaction).await?;
         let round = batch.plan_round();
@@ -66,10 +73,17 @@ struct Batch<'a> {
     /// Look-ups so far; another is needed only when a new key was taken by
     /// a concurrent transaction.
     lookups: usize,
+    /// The revision each write is stamped with until the last statement.
+    guess: RevisionGuess,
 }
 
 impl<'a> Batch<'a> {
-    fn new(items: &'a [UpsertItem], refused: &HashMap<usize, Error>, time: DateTime<Utc>) -> Self {
+    fn new(
+        items: &'a [UpsertItem],
+        refused: &HashMap<usize, Error>,
+        time: DateTime<Utc>,
+        guess: RevisionGuess,
+    ) -> Self {
         let planned: Vec<Planned> = items
             .iter()
             .enumerate()
@@ -98,6 +112,7 @@ impl<'a> Batch<'a> {
             latest: HashMap::new(),
             to_look_up,
             lookups: 0,
+            guess,
         }
     }
 
@@ -149,7 +164,12 @@ impl<'a> Batch<'a> {
         self.waiting = later;
         for &index in &round {
             let item = &self.items[index];
-            self.planned[index] = plan(item, self.latest.get(item.key.as_str()), self.time);
+            self.planned[index] = plan(
+                item,
+                self.latest.get(item.key.as_str()),
+                self.time,
+                &mut self.guess,
+            );
         }
         round
     }
@@ -160,7 +180,9 @@ impl<'a> Batch<'a> {
         for index in round {
             let (version, created) =
                 match std::mem::replace(&mut self.planned[index], Planned::Waiting) {
-                    Planned::Writing { version, created } => (version, created),
+                    Planned::Writing {
+                        version, created, ..
+                    } => (version, created),
                     other => {
                         self.planned[index] = other;
                         continue;
@@ -234,10 +256,12 @@ enum Planned {
     Waiting,
     /// Done without a write of its own: failed, refused or unchanged.
     Settled(Draft),
-    /// To be written in the current round.
+    /// To be written in the current round, stamped with `revision` (a
+    /// guess until the last statement).
     Writing {
         version: ArticleVersion,
         created: bool,
+        revision: i64,
     },
     /// Written, with its `changes` row.
     Written {
@@ -276,8 +300,14 @@ impl Latest {
     }
 }
 
-/// What `item` does given the article under its key (`None`: no article).
-fn plan(item: &UpsertItem, latest: Option<&Latest>, time: DateTime<Utc>) -> Planned {
+/// What `item` does given the article under its key (`None`: no article);
+/// a write takes the next guessed revision.
+fn plan(
+    item: &UpsertItem,
+    latest: Option<&Latest>,
+    time: DateTime<Utc>,
+    guess: &mut RevisionGuess,
+) -> Planned {
     let (id, create_time) = match latest {
         None => (ArticleId::generate(), time),
         Some(Latest::Stored(state)) => (state.id, state.create_time),
@@ -300,6 +330,7 @@ fn plan(item: &UpsertItem, latest: Option<&Latest>, time: DateTime<Utc>) -> Plan
         None => Planned::Writing {
             version,
             created: true,
+            revision: guess.next(),
         },
         Some(Latest::Stored(state)) if state.etag == version.etag => Planned::Settled(
             Draft::Unchanged(Box::new(state.clone().into_article(version.content))),
@@ -311,7 +342,40 @@ fn plan(item: &UpsertItem, latest: Option<&Latest>, time: DateTime<Utc>) -> Plan
         Some(_) => Planned::Writing {
             version,
             created: false,
+            revision: guess.next(),
         },
+    }
+}
+
+/// The revisions a batch's writes will most likely get: the counter as
+/// the transaction first read it, then one more per write planned. Right
+/// whenever no other write commits meanwhile and every write of the first
+/// round lands (no key repeated in the batch, no key race), which is an
+/// import's usual case; a wrong guess costs only the rewrite of its row by
+/// `assign_revisions`, which stamps every article with its real revision.
+struct RevisionGuess {
+    last: i64,
+}
+
+impl RevisionGuess {
+    async fn read(transaction: &Transaction<'_>) -> Result<Self, Failure> {
+        let doing = "reading the revision counter";
+        let statement = transaction
+            .prepare_cached("SELECT value FROM revision_counter")
+            .await
+            .context(doing)?;
+        let row = transaction
+            .query_one(&statement, &[])
+            .await
+            .context(doing)?;
+        Ok(Self {
+            last: row.try_get(0).context(doing)?,
+        })
+    }
+
+    fn next(&mut self) -> i64 {
+        self.last += 1;
+        self.last
     }
 }
 
@@ -351,17 +415,22 @@ async fn write_round(
     let mut new = Vec::new();
     let mut changed = Vec::new();
     for &index in round {
-        if let Planned::Writing { version, created } = &planned[index] {
+        if let Planned::Writing {
+            version,
+            created,
+            revision,
+        } = &planned[index]
+        {
             if *created {
-                new.push(version);
+                new.push((version, *revision));
             } else {
-                changed.push(version);
+                changed.push((version, *revision));
             }
         }
     }
     // Concurrent batches then insert their new keys in the same order, so
     // they wait for each other rather than deadlock.
-    new.sort_unstable_by(|left, right| left.key.cmp(&right.key));
+    new.sort_unstable_by(|(left, _), (right, _)| left.key.cmp(&right.key));
     let (inserted, updated) = futures::future::try_join(
         write_versions(transaction, true, &new),
         write_versions(transaction, false, &changed),
@@ -371,7 +440,7 @@ async fn write_round(
 }
 
 /// The statements' shared input: the versions as rows (`input`, `$1` to
-/// `$16`) and their (article, topic) and (article, URL) pairs
+/// `$16`, and `$22`, the guessed revisions) and their (article, topic) and (article, URL) pairs
 /// (`topic_input`, `$17`–`$18`; `url_input`, `$19`–`$20`); see
 /// `VersionArrays`. `input` is unnested where it is read rather than
 /// materialized, and `written` returns ids only, so that no statement
@@ -381,10 +450,10 @@ const VERSIONS_INPUT: &str = "WITH input AS NOT MATERIALIZED ( \
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
              $6::bigint[], $7::integer[], $8::bigint[], $9::bigint[], $10::boolean[], \
              $11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::timestamptz[], \
-             $16::text[]) \
+             $16::text[], $22::bigint[]) \
          AS input (id, key, front_matter, body, search_words, published_at, published_nanos, \
              sort_heat, sort_quality, published, category, kind, provider_domain, create_time, \
-             update_time, etag) \
+             update_time, etag, revision) \
      ), topic_input AS ( \
          SELECT * FROM unnest($17::uuid[], $18::text[]) AS topic_input (article_id, topic) \
      ), url_input AS ( \
@@ -394,12 +463,12 @@ const VERSIONS_INPUT: &str = "WITH input AS NOT MATERIALIZED ( \
 /// Inserts new articles (`created`; a key taken by a committed article is
 /// skipped, a concurrent insert of it waited for) or rewrites stored ones,
 /// with their topics, URLs and `changes` rows, in one statement. The
-/// revisions are placeholders until `assign_revisions`. Returns each
-/// written article's `changes` row.
+/// revisions are guesses until `assign_revisions`. Returns each written
+/// article's `changes` row.
 async fn write_versions(
     transaction: &Transaction<'_>,
     created: bool,
-    versions: &[&ArticleVersion],
+    versions: &[(&ArticleVersion, i64)],
 ) -> Result<Vec<(Uuid, i64)>, Failure> {
     if versions.is_empty() {
         return Ok(Vec::new());
@@ -419,6 +488,7 @@ async fn write_versions(
     let kind = change_kind_column(kind);
     let mut parameters = arrays.parameters().to_vec();
     parameters.push(&kind);
+    parameters.push(&arrays.revisions);
     transaction
         .query(&statement, &parameters)
         .await
@@ -437,7 +507,7 @@ const INSERT_VERSIONS: &str = "written AS ( \
              provider_domain, create_time, update_time, revision, etag) \
          SELECT id, key, front_matter, body, array_to_tsvector(string_to_array(search_words, ' ')), \
              published_at, published_nanos, sort_heat, sort_quality, published, category, kind, \
-             provider_domain, create_time, update_time, 0, etag \
+             provider_domain, create_time, update_time, revision, etag \
          FROM input \
          ON CONFLICT ON CONSTRAINT articles_key_unique DO NOTHING \
          RETURNING id \
@@ -470,7 +540,7 @@ const UPDATE_VERSIONS: &str = "previous AS ( \
              sort_heat = input.sort_heat, sort_quality = input.sort_quality, \
              published = input.published, category = input.category, kind = input.kind, \
              provider_domain = input.provider_domain, update_time = input.update_time, \
-             etag = input.etag \
+             revision = input.revision, etag = input.etag \
          FROM input WHERE articles.id = input.id \
          RETURNING articles.id, articles.key, articles.create_time \
      ), stale_topics AS ( \
@@ -520,6 +590,8 @@ struct VersionArrays<'a> {
     create_times: Vec<DateTime<Utc>>,
     update_times: Vec<DateTime<Utc>>,
     etags: Vec<&'a str>,
+    /// Guessed; `$22`.
+    revisions: Vec<i64>,
     topic_articles: Vec<Uuid>,
     topics: Vec<&'a str>,
     url_articles: Vec<Uuid>,
@@ -527,9 +599,9 @@ struct VersionArrays<'a> {
 }
 
 impl<'a> VersionArrays<'a> {
-    fn of(versions: &[&'a ArticleVersion]) -> Self {
+    fn of(versions: &[(&'a ArticleVersion, i64)]) -> Self {
         let mut arrays = Self::default();
-        for &version in versions {
+        for &(version, revision) in versions {
             let columns = ExtractedColumns::of(&version.content);
             arrays.ids.push(version.uuid);
             arrays.keys.push(version.key.as_str());
@@ -547,6 +619,7 @@ impl<'a> VersionArrays<'a> {
             arrays.create_times.push(version.create_time);
             arrays.update_times.push(version.update_time);
             arrays.etags.push(&version.etag.0);
+            arrays.revisions.push(revision);
             for topic in columns.topics {
                 arrays.topic_articles.push(version.uuid);
                 arrays.topics.push(topic);
