@@ -1,5 +1,6 @@
 //! The GetArticle answer newswire sends: a `GetArticleResponse` on the wire,
-//! written from bytes kept for each article a store's read cache shares.
+//! written from the encoded article kept for each article a store's read
+//! cache shares.
 //!
 //! A store with a read cache hands out the same `Arc<Article>` on every hit
 //! (`Store::get_shared`), so every answer for it is the same bytes.
@@ -12,12 +13,10 @@
 use std::sync::{Arc, Mutex, Weak};
 
 use hashlink::LruCache;
-use prost::bytes::{Buf, BufMut, Bytes};
-use prost::encoding::{DecodeContext, WireType};
-use prost::{DecodeError, Message};
+use prost::Message;
+use prost::bytes::Bytes;
 
 use crate::article::{Article, ArticleId};
-use crate::proto;
 use crate::wire::article_to_proto;
 
 /// Articles whose answers are kept, least recently served dropped first:
@@ -26,55 +25,15 @@ use crate::wire::article_to_proto;
 /// has evicted keeps only its bytes until its entry is dropped or replaced.
 pub const ENCODED_ANSWERS: usize = crate::store::postgres::DEFAULT_READ_CACHE_ARTICLES;
 
-/// One GetArticle answer.
-#[derive(Debug, Clone)]
-pub enum GetArticleAnswer {
-    /// An encoded `GetArticleResponse`.
-    Encoded(Bytes),
-    /// The answer as a message; also what decoding gives.
-    Message(Box<proto::GetArticleResponse>),
-}
-
-impl Default for GetArticleAnswer {
-    fn default() -> Self {
-        Self::Message(Box::default())
-    }
-}
-
-impl Message for GetArticleAnswer {
-    fn encode_raw(&self, buf: &mut impl BufMut) {
-        match self {
-            Self::Encoded(bytes) => buf.put_slice(bytes),
-            Self::Message(message) => message.encode_raw(buf),
-        }
-    }
-
-    fn merge_field(
-        &mut self,
-        tag: u32,
-        wire_type: WireType,
-        buf: &mut impl Buf,
-        ctx: DecodeContext,
-    ) -> Result<(), DecodeError> {
-        if let Self::Encoded(bytes) = self {
-            *self = Self::Message(Box::new(proto::GetArticleResponse::decode(bytes.clone())?));
-        }
-        match self {
-            Self::Message(message) => message.merge_field(tag, wire_type, buf, ctx),
-            Self::Encoded(_) => unreachable!("replaced by a message above"),
-        }
-    }
-
-    fn encoded_len(&self) -> usize {
-        match self {
-            Self::Encoded(bytes) => bytes.len(),
-            Self::Message(message) => message.encoded_len(),
-        }
-    }
-
-    fn clear(&mut self) {
-        *self = Self::default();
-    }
+/// A `GetArticleResponse` with its article already encoded: the same bytes
+/// on the wire (an embedded message is a length-delimited field, as `bytes`
+/// is), so a client decodes the message `proto` describes, as with
+/// `api::stream::StreamResponse`. `proto::served` sends these (`build.rs`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct GetArticleAnswer {
+    /// A `newswire.v1.Article`, encoded.
+    #[prost(bytes = "bytes", tag = "1")]
+    pub article: Bytes,
 }
 
 /// The encoded answers of the articles served lately.
@@ -107,18 +66,16 @@ impl EncodedAnswers {
             && let Some((encoded_from, bytes)) = self.lock().get(&article.id)
             && std::ptr::eq(encoded_from.as_ptr(), Arc::as_ptr(article))
         {
-            return GetArticleAnswer::Encoded(bytes.clone());
+            return GetArticleAnswer {
+                article: bytes.clone(),
+            };
         }
-        let message = proto::GetArticleResponse {
-            article: Some(article_to_proto(article)),
-        };
-        if !shared {
-            return GetArticleAnswer::Message(Box::new(message));
+        let bytes = Bytes::from(article_to_proto(article).encode_to_vec());
+        if shared {
+            self.lock()
+                .insert(article.id, (Arc::downgrade(article), bytes.clone()));
         }
-        let bytes = Bytes::from(message.encode_to_vec());
-        self.lock()
-            .insert(article.id, (Arc::downgrade(article), bytes.clone()));
-        GetArticleAnswer::Encoded(bytes)
+        GetArticleAnswer { article: bytes }
     }
 }
 
@@ -126,6 +83,7 @@ impl EncodedAnswers {
 mod tests {
     use super::*;
     use crate::article::{ArticleContent, ArticleKey, Etag, Revision};
+    use crate::proto;
 
     fn article(title: &str) -> Arc<Article> {
         let content: ArticleContent = serde_json::from_value(serde_json::json!({
@@ -157,16 +115,20 @@ mod tests {
         let expected = proto::GetArticleResponse {
             article: Some(article_to_proto(&first)),
         };
+        let kept = answers.answer(&first).article;
+        assert_eq!(
+            decoded(&GetArticleAnswer {
+                article: kept.clone()
+            }),
+            expected
+        );
         for _ in 0..2 {
             let answer = answers.answer(&first);
-            assert!(matches!(answer, GetArticleAnswer::Encoded(_)));
+            assert_eq!(answer.article.as_ptr(), kept.as_ptr(), "the kept bytes");
             assert_eq!(decoded(&answer), expected);
         }
         drop(held_by_a_cache);
-        assert!(matches!(
-            answers.answer(&first),
-            GetArticleAnswer::Message(_)
-        ));
+        assert_ne!(answers.answer(&first).article.as_ptr(), kept.as_ptr());
     }
 
     #[test]
