@@ -10,11 +10,13 @@
 //!
 //! Durability: `synchronous = FULL`, so a commit is on disk (the WAL is
 //! synced) before a write is acknowledged. An import batch is one
-//! transaction, so one sync.
+//! transaction, so one sync. The WAL is copied back into the database file
+//! by a thread of its own (`checkpointer`), never inside a commit.
 //!
 //! The schema and its migrations are in `schema`; the SQL of a list page in
 //! `list_sql`.
 
+mod checkpointer;
 mod list_sql;
 mod readers;
 mod reads;
@@ -99,7 +101,7 @@ impl SqliteStore {
             configure_reader,
         );
         Ok(Self {
-            writer: Writer::start(connection)?,
+            writer: Writer::start(connection, path)?,
             readers,
             path: path.to_path_buf(),
         })
@@ -270,6 +272,62 @@ mod tests {
         assert_eq!(journal_mode, "wal");
         assert_eq!(synchronous, 2, "synchronous = FULL");
         assert_eq!(foreign_keys, 1);
+    }
+
+    /// The writer never checkpoints inside a commit (its WAL hook replaced
+    /// SQLite's autocheckpoint), yet a WAL past `CHECKPOINT_PAGES` is
+    /// copied into the database file: by the checkpointer, the only other
+    /// connection that writes it.
+    #[tokio::test]
+    async fn a_growing_wal_is_checkpointed_beside_the_writer() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let path = directory.path().join("store.sqlite3");
+        let store = SqliteStore::open(&path).expect("the store opens");
+        let autocheckpoint = store
+            .writer
+            .run(|connection| {
+                connection
+                    .pragma_query_value(None, "wal_autocheckpoint", |row| row.get::<_, i64>(0))
+                    .context("wal_autocheckpoint")
+            })
+            .await
+            .expect("the pragma reads");
+        assert_eq!(autocheckpoint, 0, "the writer does not checkpoint itself");
+
+        let file_size = || std::fs::metadata(&path).expect("the database file").len();
+        let before = file_size();
+        // 30 articles of 100 KB: each is written three times (article,
+        // change log, encoding), so about 2,200 pages of 4 KiB, between
+        // the checkpointer's threshold and the writer's own.
+        let body = "checkpoint ".repeat(100 * 1024 / 11);
+        for batch in 0..3 {
+            let items = (0..10)
+                .map(|index| {
+                    let mut content: ArticleContent = serde_json::from_value(serde_json::json!({
+                        "title": format!("Checkpoint {batch}-{index}"),
+                        "publishedDateTime": "2024-01-01T00:00:00Z",
+                    }))
+                    .expect("test content deserializes");
+                    content.body.clone_from(&body);
+                    let key = format!("checkpoint-{batch}-{index}");
+                    UpsertItem {
+                        key: ArticleKey::parse(&key, "key").expect("a valid key"),
+                        content,
+                    }
+                })
+                .collect();
+            for outcome in store.upsert_batch(items).await.expect("the batch commits") {
+                outcome.expect("the item is written");
+            }
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while file_size() == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file stayed at {before} bytes: nothing checkpointed the WAL"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[tokio::test]

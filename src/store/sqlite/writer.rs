@@ -3,15 +3,18 @@
 //! SQLite admits one writer at a time, so every write goes through this
 //! thread in arrival order: writes never wait on each other's locks, never
 //! see `SQLITE_BUSY` from one another, and never run on the async runtime's
-//! threads. Callers await a oneshot reply.
+//! threads. Callers await a oneshot reply. WAL checkpoints run beside it
+//! (`checkpointer`), not inside its commits.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::checkpointer::Checkpointer;
 use crate::error::Error;
 
 /// Work for the writer thread; it sends its own reply.
@@ -24,12 +27,14 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Moves `connection` onto a new writer thread.
-    pub(super) fn start(connection: Connection) -> Result<Self, Error> {
+    /// Moves `connection` to the database at `path` onto a new writer
+    /// thread, with a checkpointer beside it.
+    pub(super) fn start(connection: Connection, path: &Path) -> Result<Self, Error> {
+        let checkpointer = Checkpointer::start(path)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         thread::Builder::new()
             .name("sqlite-writer".to_string())
-            .spawn(move || run_jobs(connection, queue))
+            .spawn(move || run_jobs(connection, checkpointer, queue))
             .map_err(|error| Error::Internal(format!("starting the SQLite writer: {error}")))?;
         Ok(Self { jobs })
     }
@@ -54,7 +59,8 @@ impl Writer {
     }
 }
 
-fn run_jobs(mut connection: Connection, queue: mpsc::Receiver<Job>) {
+fn run_jobs(mut connection: Connection, checkpointer: Checkpointer, queue: mpsc::Receiver<Job>) {
+    Checkpointer::watch(&connection);
     for job in queue {
         // A panicking job has already rolled its transaction back while
         // unwinding (rusqlite transactions roll back on drop); its caller
@@ -62,7 +68,11 @@ fn run_jobs(mut connection: Connection, queue: mpsc::Receiver<Job>) {
         if catch_unwind(AssertUnwindSafe(|| job(&mut connection))).is_err() {
             tracing::error!("an SQLite write panicked; its transaction was rolled back");
         }
+        checkpointer.after_commit();
     }
+    // Its last checkpoint first: at close the writer's connection
+    // checkpoints what is left.
+    drop(checkpointer);
     // SQLite's advice for long-lived connections: refresh the planner's
     // statistics where they have gone stale, on the way out.
     if let Err(error) = connection.execute_batch("PRAGMA optimize;") {
