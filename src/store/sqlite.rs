@@ -298,27 +298,9 @@ mod tests {
         let before = file_size();
         // 30 articles of 100 KB: each is written three times (article,
         // change log, encoding), so about 2,200 pages of 4 KiB, between
-        // the checkpointer's threshold and the writer's own.
-        let body = "checkpoint ".repeat(100 * 1024 / 11);
+        // the checkpointer's two thresholds.
         for batch in 0..3 {
-            let items = (0..10)
-                .map(|index| {
-                    let mut content: ArticleContent = serde_json::from_value(serde_json::json!({
-                        "title": format!("Checkpoint {batch}-{index}"),
-                        "publishedDateTime": "2024-01-01T00:00:00Z",
-                    }))
-                    .expect("test content deserializes");
-                    content.body.clone_from(&body);
-                    let key = format!("checkpoint-{batch}-{index}");
-                    UpsertItem {
-                        key: ArticleKey::parse(&key, "key").expect("a valid key"),
-                        content,
-                    }
-                })
-                .collect();
-            for outcome in store.upsert_batch(items).await.expect("the batch commits") {
-                outcome.expect("the item is written");
-            }
+            write_large_articles(&store, batch).await;
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while file_size() == before {
@@ -327,6 +309,49 @@ mod tests {
                 "the database file stayed at {before} bytes: nothing checkpointed the WAL"
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Writes that never pause, about 30,000 pages of them (twice
+    /// `RESTART_CHECKPOINT_PAGES`), all succeed while the checkpointer
+    /// works beside them, and the WAL starts over on the way: its file
+    /// (which keeps its largest size) never held them all.
+    #[tokio::test]
+    async fn writes_that_never_pause_keep_the_wal_bounded() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let store = open_in(&directory);
+        for batch in 0..400 {
+            write_large_articles(&store, batch).await;
+        }
+        let wal = directory.path().join("store.sqlite3-wal");
+        let wal_pages = std::fs::metadata(&wal).expect("the WAL").len() / 4096;
+        let bound = i64::from(checkpointer::RESTART_CHECKPOINT_PAGES) * 5 / 4;
+        assert!(
+            i64::try_from(wal_pages).expect("a page count") < bound,
+            "the WAL grew to {wal_pages} pages"
+        );
+    }
+
+    /// Upserts 10 new articles of 100 KB each, every one succeeding.
+    async fn write_large_articles(store: &SqliteStore, batch: usize) {
+        let body = "checkpoint ".repeat(100 * 1024 / 11);
+        let items = (0..10)
+            .map(|index| {
+                let mut content: ArticleContent = serde_json::from_value(serde_json::json!({
+                    "title": format!("Checkpoint {batch}-{index}"),
+                    "publishedDateTime": "2024-01-01T00:00:00Z",
+                }))
+                .expect("test content deserializes");
+                content.body.clone_from(&body);
+                let key = format!("checkpoint-{batch}-{index}");
+                UpsertItem {
+                    key: ArticleKey::parse(&key, "key").expect("a valid key"),
+                    content,
+                }
+            })
+            .collect();
+        for outcome in store.upsert_batch(items).await.expect("the batch commits") {
+            outcome.expect("the item is written");
         }
     }
 

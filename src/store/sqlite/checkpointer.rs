@@ -7,14 +7,16 @@
 //! which set the tail of the commit-to-delivery latency
 //! (docs/performance.md). Here the writer's WAL hook only notes the WAL's
 //! size; past `CHECKPOINT_PAGES` the writer wakes this thread, which
-//! checkpoints through its own connection while writes go on. A
-//! checkpoint that falls far behind (`INLINE_CHECKPOINT_PAGES`, a long
-//! burst of writes) is run by the writer itself, as SQLite would, so the
-//! WAL stays bounded.
+//! checkpoints through its own connection while writes go on.
 //!
-//! Checkpoints are `PASSIVE`: they copy what no reader still needs and
-//! never block readers or the writer. Durability does not depend on them:
-//! a commit is synced to the WAL before it is acknowledged.
+//! Those checkpoints are `PASSIVE`: they never block the writer or
+//! readers. But under writes that never pause, a checkpoint beside the
+//! writer never catches up with it, and the WAL can only start over once
+//! one has. So past `RESTART_CHECKPOINT_PAGES` the writer checkpoints
+//! itself between two writes (`RESTART`: the next write waits for it, as
+//! with SQLite's default), and the WAL starts over. Durability does not
+//! depend on any of this: a commit is synced to the WAL before it is
+//! acknowledged.
 
 use std::cell::Cell;
 use std::ffi::c_int;
@@ -32,9 +34,9 @@ use crate::error::Error;
 /// WAL pages that make the writer wake the checkpointer: SQLite's own
 /// `wal_autocheckpoint` default.
 pub(super) const CHECKPOINT_PAGES: c_int = 1000;
-/// WAL pages past which the writer checkpoints inline (about 64 MiB of
-/// 4 KiB pages).
-pub(super) const INLINE_CHECKPOINT_PAGES: c_int = 16 * CHECKPOINT_PAGES;
+/// WAL pages past which the writer checkpoints itself, so that the WAL
+/// starts over (about 64 MiB of 4 KiB pages).
+pub(super) const RESTART_CHECKPOINT_PAGES: c_int = 16 * CHECKPOINT_PAGES;
 
 thread_local! {
     /// The WAL's size in pages after the writer thread's last commit, as
@@ -45,8 +47,7 @@ thread_local! {
 
 /// The checkpoint thread of one database, fed by its writer thread.
 pub(super) struct Checkpointer {
-    /// Holds at most one wake-up: wake-ups while a checkpoint runs
-    /// coalesce.
+    /// Holds one wake-up: those sent while a checkpoint runs coalesce.
     wake: Option<mpsc::SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -80,17 +81,24 @@ impl Checkpointer {
         })
     }
 
-    /// Makes the calling thread's connection report its WAL size to
-    /// `after_commit`, instead of checkpointing inside its commits. Call it
-    /// on the writer thread, about its connection.
+    /// Makes `connection` report its WAL size to `after_commit` instead of
+    /// checkpointing inside its commits. For the writer's connection.
     pub(super) fn watch(connection: &Connection) {
         connection.wal_hook(Some(note_wal_size));
     }
 
-    /// Called by the writer thread after each job: wakes the checkpointer
-    /// if the WAL has grown past `CHECKPOINT_PAGES`.
-    pub(super) fn after_commit(&self) {
-        if WAL_PAGES.get() >= CHECKPOINT_PAGES
+    /// Called on the writer thread after each job, with the writer's
+    /// connection: wakes the checkpointer if the WAL has grown past
+    /// `CHECKPOINT_PAGES`, or checkpoints right here past
+    /// `RESTART_CHECKPOINT_PAGES`.
+    pub(super) fn after_commit(&self, writer: &Connection) {
+        let pages = WAL_PAGES.get();
+        if pages >= RESTART_CHECKPOINT_PAGES {
+            // Busy (the checkpointer is at work, or a reader holds on to
+            // the WAL): the next write tries again.
+            checkpoint(writer, "RESTART");
+            WAL_PAGES.set(0);
+        } else if pages >= CHECKPOINT_PAGES
             && let Some(wake) = &self.wake
         {
             // Full: a wake-up is pending already.
@@ -112,26 +120,32 @@ impl Drop for Checkpointer {
     }
 }
 
-/// The writer's WAL hook: notes the WAL's size; checkpoints inline only
-/// past `INLINE_CHECKPOINT_PAGES`.
-fn note_wal_size(wal: &Wal, pages: c_int) -> rusqlite::Result<()> {
-    if pages >= INLINE_CHECKPOINT_PAGES {
-        wal.checkpoint()?;
-    }
+/// The writer's WAL hook. It never fails: the commit has happened when it
+/// runs, and an error here would make SQLite report that commit as failed.
+fn note_wal_size(_wal: &Wal, pages: c_int) -> rusqlite::Result<()> {
     WAL_PAGES.set(pages);
     Ok(())
 }
 
 fn checkpoint_when_woken(connection: &Connection, woken: &mpsc::Receiver<()>) {
     while woken.recv().is_ok() {
-        let checkpoint = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-        });
-        match checkpoint {
-            Ok((wal_pages, copied)) => {
-                tracing::trace!(wal_pages, copied, "checkpointed the SQLite WAL");
-            }
-            Err(error) => tracing::warn!("checkpointing the SQLite WAL failed: {error}"),
+        checkpoint(connection, "PASSIVE");
+    }
+}
+
+/// Runs one checkpoint; a failure is logged, and the next one tries again.
+fn checkpoint(connection: &Connection, mode: &'static str) {
+    let outcome = connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        Ok((
+            row.get::<_, bool>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, i64>(2)?,
+        ))
+    });
+    match outcome {
+        Ok((busy, wal_pages, copied)) => {
+            tracing::trace!(mode, busy, wal_pages, copied, "checkpointed the SQLite WAL");
         }
+        Err(error) => tracing::warn!(mode, "checkpointing the SQLite WAL failed: {error}"),
     }
 }

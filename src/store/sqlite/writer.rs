@@ -68,7 +68,7 @@ fn run_jobs(mut connection: Connection, checkpointer: Checkpointer, queue: mpsc:
         if catch_unwind(AssertUnwindSafe(|| job(&mut connection))).is_err() {
             tracing::error!("an SQLite write panicked; its transaction was rolled back");
         }
-        checkpointer.after_commit();
+        checkpointer.after_commit(&connection);
     }
     // Its last checkpoint first: at close the writer's connection
     // checkpoints what is left.
