@@ -14,14 +14,15 @@
 //! writer never catches up with it, and the WAL can only start over once
 //! one has. So past `RESTART_CHECKPOINT_PAGES` the writer checkpoints
 //! itself between two writes (`RESTART`: the next write waits for it, as
-//! with SQLite's default), and the WAL starts over. Durability does not
-//! depend on any of this: a commit is synced to the WAL before it is
-//! acknowledged.
+//! with SQLite's default), after the checkpoint in progress if there is
+//! one (SQLite would not wait for it: `turn`), and the WAL starts over.
+//! Durability does not depend on any of this: a commit is synced to the
+//! WAL before it is acknowledged.
 
 use std::cell::Cell;
 use std::ffi::c_int;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread::{self, JoinHandle};
 
 use rusqlite::hooks::Wal;
@@ -50,6 +51,21 @@ pub(super) struct Checkpointer {
     /// Holds one wake-up: those sent while a checkpoint runs coalesce.
     wake: Option<mpsc::SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Held by whichever thread is checkpointing: SQLite answers a second
+    /// checkpoint with `SQLITE_BUSY` at once, without waiting.
+    turn: Turn,
+}
+
+/// One checkpoint at a time in this process.
+#[derive(Clone, Default)]
+struct Turn(Arc<Mutex<()>>);
+
+impl Turn {
+    /// Waits for the checkpoint in progress, if any. Nothing is guarded
+    /// but the turn itself, so a poisoned lock is still a good one.
+    fn take(&self) -> MutexGuard<'_, ()> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Checkpointer {
@@ -69,15 +85,18 @@ impl Checkpointer {
             .and_then(|()| connection.busy_timeout(BUSY_TIMEOUT))
             .context(&opening)?;
         let (wake, woken) = mpsc::sync_channel(1);
+        let turn = Turn::default();
+        let thread_turn = turn.clone();
         let thread = thread::Builder::new()
             .name("sqlite-checkpoint".to_string())
-            .spawn(move || checkpoint_when_woken(&connection, &woken))
+            .spawn(move || checkpoint_when_woken(&connection, &woken, &thread_turn))
             .map_err(|error| {
                 Error::Internal(format!("starting the SQLite checkpointer: {error}"))
             })?;
         Ok(Self {
             wake: Some(wake),
             thread: Some(thread),
+            turn,
         })
     }
 
@@ -94,8 +113,9 @@ impl Checkpointer {
     pub(super) fn after_commit(&self, writer: &Connection) {
         let pages = WAL_PAGES.get();
         if pages >= RESTART_CHECKPOINT_PAGES {
-            // Busy (the checkpointer is at work, or a reader holds on to
-            // the WAL): the next write tries again.
+            // Should a reader hold on to the WAL past the busy timeout,
+            // the next write tries again.
+            let _turn = self.turn.take();
             checkpoint(writer, "RESTART");
             WAL_PAGES.set(0);
         } else if pages >= CHECKPOINT_PAGES
@@ -127,8 +147,9 @@ fn note_wal_size(_wal: &Wal, pages: c_int) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn checkpoint_when_woken(connection: &Connection, woken: &mpsc::Receiver<()>) {
+fn checkpoint_when_woken(connection: &Connection, woken: &mpsc::Receiver<()>, turn: &Turn) {
     while woken.recv().is_ok() {
+        let _turn = turn.take();
         checkpoint(connection, "PASSIVE");
     }
 }
