@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use newswire::proto::article_service_client::ArticleServiceClient;
-use newswire::proto::{ImportArticlesRequest, import_articles_request::Item};
+use newswire::proto::{ImportArticlesRequest, ListArticlesRequest, import_articles_request::Item};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
@@ -55,6 +55,29 @@ async fn channel(address: std::net::SocketAddr) -> Result<Channel, tonic::transp
         .await
 }
 
+/// Waits until the import's first document is stored: the server then
+/// holds the call, whose stream is still open. (Before that, the request
+/// may not have reached the server at all.)
+async fn wait_until_the_first_is_stored(address: std::net::SocketAddr) {
+    let mut reader = ArticleServiceClient::new(channel(address).await.expect("connects"));
+    let started = Instant::now();
+    loop {
+        let page = reader
+            .list_articles(ListArticlesRequest::default())
+            .await
+            .expect("the server lists")
+            .into_inner();
+        if !page.articles.is_empty() {
+            return;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the first document was never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn documents() -> Vec<ImportArticlesRequest> {
     support::corpus::documents()
         .into_iter()
@@ -78,6 +101,7 @@ async fn an_in_flight_call_finishes_and_new_connections_are_refused() {
         .send(documents.next().expect("a document"))
         .await
         .expect("the import is open");
+    wait_until_the_first_is_stored(server.address).await;
 
     server.shutdown.send(()).expect("the server runs");
     // The listener closes: new connections fail.
@@ -120,6 +144,7 @@ async fn a_call_outliving_the_grace_period_is_cut() {
         .send(documents().remove(0))
         .await
         .expect("the import is open");
+    wait_until_the_first_is_stored(server.address).await;
     server.shutdown.send(()).expect("the server runs");
     // The import never ends by itself; the grace period ends it.
     tokio::time::timeout(DEADLINE, server.task)
