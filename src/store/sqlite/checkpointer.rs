@@ -25,11 +25,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread::{self, JoinHandle};
 
+use rusqlite::Connection;
 use rusqlite::hooks::Wal;
-use rusqlite::{Connection, OpenFlags};
 
-use super::BUSY_TIMEOUT;
 use super::rows::SqliteContext;
+use super::{BUSY_TIMEOUT, open_existing};
 use crate::error::Error;
 
 /// WAL pages that make the writer wake the checkpointer: SQLite's own
@@ -72,13 +72,7 @@ impl Checkpointer {
     /// Opens a connection to `path` for checkpoints and starts the thread.
     pub(super) fn start(path: &Path) -> Result<Self, Error> {
         let opening = format!("opening {} for checkpoints", path.display());
-        let connection = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_URI
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .context(&opening)?;
+        let connection = open_existing(path).context(&opening)?;
         // A checkpoint syncs the database file before the WAL is reused.
         connection
             .pragma_update(None, "synchronous", "FULL")

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
+use super::open_existing;
 use super::rows::SqliteContext;
 use crate::error::Error;
 
@@ -44,16 +45,9 @@ impl IdleConnections {
             return Ok(connection);
         }
         let opening = format!("opening {} to read", self.path.display());
-        // Read-write without create, made read-only by `configure`
-        // (`query_only`): a read-only open could not recreate the WAL index
-        // should it be missing.
-        let connection = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_URI
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .context(&opening)?;
+        // Made read-only by `configure` (`query_only`): a read-only open
+        // could not recreate the WAL index should it be missing.
+        let connection = open_existing(&self.path).context(&opening)?;
         (self.configure)(&connection).context(&opening)?;
         Ok(connection)
     }
