@@ -24,7 +24,8 @@
 //! `--only PART` (repeatable: `fanout`, `latency`, `nats`,
 //! `stream-articles`) runs only those parts;
 //! `NEWSWIRE_BENCH_STREAM_COUNTS=10000,1000000` sets StreamArticles'
-//! database sizes.
+//! database sizes, and `NEWSWIRE_BENCH_STREAM_DATA=DIR` keeps those
+//! databases for the next run.
 
 #[path = "../support/child.rs"]
 #[allow(dead_code)]

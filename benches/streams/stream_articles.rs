@@ -3,8 +3,12 @@
 //! pre-built messages of the same articles; and newswire's peak memory
 //! while streaming N = 10,000 against N = 100,000 (a fresh server process
 //! for each stream, so the peak is the stream's, not the import's).
+//!
+//! `NEWSWIRE_BENCH_STREAM_DATA=DIR` keeps each database in `DIR/N-articles`
+//! and reuses one a former run filled completely: a million articles take
+//! minutes to import.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -68,9 +72,17 @@ pub async fn measure(
 ) -> anyhow::Result<StreamResults> {
     let mut results = Vec::new();
     for &count in counts {
-        let data = tempfile::tempdir()?;
-        progress(&format!("StreamArticles: importing {count} articles"));
-        populate(data.path(), count, documents).await?;
+        let data = Database::for_count(count)?;
+        if data.filled {
+            progress(&format!(
+                "StreamArticles: reusing {}",
+                data.path().display()
+            ));
+        } else {
+            progress(&format!("StreamArticles: importing {count} articles"));
+            populate(data.path(), count, documents).await?;
+            data.mark_filled()?;
+        }
         let mut result = StreamResult {
             count,
             newswire: Vec::new(),
@@ -101,6 +113,57 @@ pub async fn measure(
         results.push(result);
     }
     Ok(StreamResults(results))
+}
+
+/// Where one size's database lives: a temporary folder, or a kept one
+/// under `NEWSWIRE_BENCH_STREAM_DATA`.
+enum Location {
+    Temporary(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+/// A database of one size, and whether a former run filled it.
+struct Database {
+    location: Location,
+    filled: bool,
+}
+
+impl Database {
+    /// Written once an import of every article succeeded.
+    const FILLED_MARK: &str = "filled";
+
+    fn for_count(count: usize) -> anyhow::Result<Self> {
+        let Some(root) = std::env::var_os("NEWSWIRE_BENCH_STREAM_DATA") else {
+            return Ok(Self {
+                location: Location::Temporary(tempfile::tempdir()?),
+                filled: false,
+            });
+        };
+        let path = PathBuf::from(root).join(format!("{count}-articles"));
+        let filled = path.join(Self::FILLED_MARK).exists();
+        if !filled {
+            // A partial import from an interrupted run: start over.
+            if path.exists() {
+                std::fs::remove_dir_all(&path)?;
+            }
+            std::fs::create_dir_all(&path)?;
+        }
+        Ok(Self {
+            location: Location::Kept(path),
+            filled,
+        })
+    }
+
+    fn path(&self) -> &Path {
+        match &self.location {
+            Location::Temporary(directory) => directory.path(),
+            Location::Kept(path) => path,
+        }
+    }
+
+    fn mark_filled(&self) -> anyhow::Result<()> {
+        Ok(std::fs::write(self.path().join(Self::FILLED_MARK), "")?)
+    }
 }
 
 /// Imports `count` articles (the corpus again and again, under new keys)
