@@ -78,8 +78,9 @@ async fn streamed_articles(
 }
 
 /// Streamed articles are the stored ones field for field, after creates,
-/// imported updates, an UpdateArticle and a delete: streams send what the
-/// store encoded at each write, so every write must re-encode.
+/// imported updates, an UpdateArticle that moves an article in the order
+/// and a delete: streams send what the store encoded at each write, so
+/// every write must re-encode, once.
 async fn streams_what_every_write_stored(server: TestServer) {
     assert_eq!(server.import_corpus().await.failed, 0);
     let history = support::history::entries();
@@ -103,10 +104,20 @@ async fn streams_what_every_write_stored(server: TestServer) {
                 id: changed.id.clone(),
                 heat: Some(12_345),
                 title: "Retitled: ünïcödé".to_string(),
+                // Moves the article in the default order, where the
+                // embedded store keys its encoding.
+                published_date_time: Some(prost_types::Timestamp {
+                    seconds: 978_307_200,
+                    nanos: 5,
+                }),
                 ..Article::default()
             }),
             update_mask: Some(FieldMask {
-                paths: vec!["heat".to_string(), "title".to_string()],
+                paths: vec![
+                    "heat".to_string(),
+                    "title".to_string(),
+                    "published_date_time".to_string(),
+                ],
             }),
             etag: changed.etag.clone(),
         })
@@ -147,6 +158,13 @@ async fn streams_what_every_write_stored(server: TestServer) {
             .find(|article| article.id == changed.id)
             .expect("the updated article streams");
         assert_eq!(retitled.heat, Some(12_345));
+        assert_eq!(
+            retitled
+                .published_date_time
+                .as_ref()
+                .map(|time| time.seconds),
+            Some(978_307_200)
+        );
         assert_ne!(retitled.etag, changed.etag);
         assert!(streamed.iter().all(|article| article.id != deleted.id));
     }

@@ -48,6 +48,12 @@ const READER_WAIT: Duration = Duration::from_secs(30);
 /// Prepared statements kept per connection: list statements vary with the
 /// filters set, so more than rusqlite's default of 16.
 const STATEMENT_CACHE_CAPACITY: usize = 128;
+/// The page size of a new database: a typical encoded article (1.5 KB)
+/// then fits in its leaf page of `encoded_articles`, whose rows are keyed
+/// by order (schema version 5), so a stream reads several articles a page.
+/// With 4 KiB pages such a row would spill into an overflow page of its own.
+const PAGE_SIZE: i64 = 8192;
+
 /// The writer's page cache, in KiB (SQLite's negative `cache_size`), so an
 /// import batch's pages stay in memory until its commit.
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
@@ -122,9 +128,15 @@ impl SqliteStore {
     }
 }
 
-/// The write connection: WAL (readers never block the writer or each
-/// other), durable commits, enforced foreign keys.
+/// The write connection: 8 KiB pages if the database is new, WAL (readers
+/// never block the writer or each other), durable commits, enforced
+/// foreign keys.
 fn configure_writer(connection: &Connection, opening: &str) -> Result<(), Error> {
+    // Only a database with no table yet takes it; an existing one keeps
+    // its page size.
+    connection
+        .pragma_update(None, "page_size", PAGE_SIZE)
+        .context(opening)?;
     let journal_mode: String = connection
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .context(opening)?;
@@ -264,7 +276,7 @@ mod tests {
     async fn the_writer_is_durable_and_the_journal_is_a_wal() {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let store = open_in(&directory);
-        let (journal_mode, synchronous, foreign_keys) = store
+        let (journal_mode, synchronous, foreign_keys, page_size) = store
             .writer
             .run(|connection| {
                 let number = |pragma: &str| {
@@ -276,6 +288,7 @@ mod tests {
                         .context("journal_mode")?,
                     number("synchronous").context("synchronous")?,
                     number("foreign_keys").context("foreign_keys")?,
+                    number("page_size").context("page_size")?,
                 ))
             })
             .await
@@ -283,6 +296,7 @@ mod tests {
         assert_eq!(journal_mode, "wal");
         assert_eq!(synchronous, 2, "synchronous = FULL");
         assert_eq!(foreign_keys, 1);
+        assert_eq!(page_size, PAGE_SIZE, "a new database's page size");
     }
 
     /// The writer never checkpoints inside a commit (its WAL hook replaced
@@ -307,10 +321,10 @@ mod tests {
 
         let file_size = || std::fs::metadata(&path).expect("the database file").len();
         let before = file_size();
-        // 30 articles of 100 KB: each is written three times (article,
-        // change log, encoding), so about 2,200 pages of 4 KiB, between
+        // 40 articles of 100 KB: each is written three times (article,
+        // change log, encoding), so about 1,500 pages of 8 KiB, between
         // the checkpointer's two thresholds.
-        for batch in 0..3 {
+        for batch in 0..4 {
             write_large_articles(&store, batch).await;
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -323,7 +337,7 @@ mod tests {
         }
     }
 
-    /// Writes that never pause, about 30,000 pages of them (twice
+    /// Writes that never pause, about 150,000 pages of them (nine times
     /// `RESTART_CHECKPOINT_PAGES`), all succeed while the checkpointer
     /// works beside them, and the WAL starts over on the way: its file
     /// (which keeps its largest size) never held them all.
@@ -335,7 +349,7 @@ mod tests {
             write_large_articles(&store, batch).await;
         }
         let wal = directory.path().join("store.sqlite3-wal");
-        let wal_pages = std::fs::metadata(&wal).expect("the WAL").len() / 4096;
+        let wal_pages = std::fs::metadata(&wal).expect("the WAL").len() / PAGE_SIZE.unsigned_abs();
         let bound = i64::from(checkpointer::RESTART_CHECKPOINT_PAGES) * 5 / 4;
         assert!(
             i64::try_from(wal_pages).expect("a page count") < bound,
@@ -404,7 +418,45 @@ mod tests {
         let version: i64 = connection
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 4);
+        assert_eq!(version, 5);
         drop(open_in(&directory));
+    }
+
+    /// A database made with 4 KiB pages keeps them (a page size cannot
+    /// change under WAL) and works at the current schema.
+    #[tokio::test]
+    async fn a_database_with_4_kib_pages_keeps_them() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let path = directory.path().join("store.sqlite3");
+        let connection = Connection::open(&path).expect("open");
+        connection
+            .execute_batch(
+                "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE made_before (x);",
+            )
+            .expect("a database with 4 KiB pages");
+        drop(connection);
+
+        let store = SqliteStore::open(&path).expect("the store opens");
+        write_large_articles(&store, 0).await;
+        let page = store
+            .list_encoded(&PageRequest {
+                query: crate::query::ArticleQuery::default(),
+                order: crate::query::Order::parse("").expect("the default order"),
+                size: crate::query::PageSize::parse(100).expect("a page size"),
+                after: None,
+            })
+            .await
+            .expect("a stream's page");
+        assert_eq!(page.articles.len(), 10);
+        let page_size = store
+            .writer
+            .run(|connection| {
+                connection
+                    .pragma_query_value(None, "page_size", |row| row.get::<_, i64>(0))
+                    .context("page_size")
+            })
+            .await
+            .expect("the pragma reads");
+        assert_eq!(page_size, 4096);
     }
 }

@@ -36,7 +36,7 @@ use crate::error::Error;
 /// `wal_autocheckpoint` default.
 pub(super) const CHECKPOINT_PAGES: c_int = 1000;
 /// WAL pages past which the writer checkpoints itself, so that the WAL
-/// starts over (about 64 MiB of 4 KiB pages).
+/// starts over (128 MiB of 8 KiB pages).
 pub(super) const RESTART_CHECKPOINT_PAGES: c_int = 16 * CHECKPOINT_PAGES;
 
 thread_local! {

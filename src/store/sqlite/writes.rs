@@ -687,12 +687,21 @@ fn write_encoded(
         revision,
         etag: version.serialized.etag.clone(),
     });
+    // REPLACE also removes the article's former encoding when its
+    // `published_at`, part of the key, changed: it conflicts on `seq`.
     connection
         .prepare_cached(
-            "INSERT INTO encoded_articles (seq, article) VALUES (?1, ?2) \
-             ON CONFLICT (seq) DO UPDATE SET article = excluded.article",
+            "INSERT OR REPLACE INTO encoded_articles (published_at, id, seq, article) \
+             VALUES (?1, ?2, ?3, ?4)",
         )
-        .and_then(|mut statement| statement.execute(params![seq, encoded]))
+        .and_then(|mut statement| {
+            statement.execute(params![
+                version.content.sort_value(SortField::PublishedDateTime),
+                version.id_text,
+                seq,
+                encoded
+            ])
+        })
         .context("storing the encoded article")?;
     Ok(())
 }
