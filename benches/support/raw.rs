@@ -1,20 +1,23 @@
 //! The import baseline: the rows an import writes, computed up front, then
 //! written with rusqlite directly in one transaction with the statements
 //! `src/store/sqlite/writes.rs` runs, in its order (the search index after
-//! the other rows of a batch), on a connection configured as the store's
+//! the other rows of a batch), each article's encoding among them, on a
+//! connection configured as the store's
 //! writer is (WAL, `synchronous = FULL`, foreign keys, cache size,
 //! `temp_store = MEMORY`).
 //!
 //! What the baseline leaves out is what the ratio prices: gRPC, YAML
-//! parsing, validation, JSON and etag computation, the per-item key lookup,
+//! parsing, validation, JSON, encoding and etag computation, the per-item
+//! key lookup,
 //! and one commit (one WAL sync) per batch instead of one.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use chrono::DateTime;
 use chrono::{SubsecRound, Utc};
-use newswire::article::{ArticleContent, ArticleId, ArticleKey};
+use newswire::article::{Article, ArticleContent, ArticleId, ArticleKey, Etag, Revision};
 use newswire::query::{SortField, search_words};
 use rusqlite::{Connection, TransactionBehavior, params};
 
@@ -51,6 +54,8 @@ pub struct ArticleRows {
     topics: Vec<String>,
     urls: Vec<String>,
     search_text: String,
+    /// The article as `wire::encode_article` encodes it (`encoded_articles`).
+    encoded: Vec<u8>,
 }
 
 /// One write of the replay: an import item that changed something.
@@ -71,7 +76,7 @@ impl RawWrite {
 /// What an earlier write left for a key, to replay upserts in memory.
 struct Stored {
     seq: i64,
-    id: String,
+    id: ArticleId,
     create_time: i64,
     etag: String,
 }
@@ -99,7 +104,7 @@ pub fn plan(documents: &[SourcedDocument]) -> anyhow::Result<Vec<RawWrite>> {
             None => {
                 let previous = Stored {
                     seq: i64::try_from(stored.len())? + 1,
-                    id: ArticleId::generate().to_string(),
+                    id: ArticleId::generate(),
                     create_time: time,
                     etag: etag.clone(),
                 };
@@ -125,9 +130,18 @@ fn rows_of(
         content.title,
         content.excerpt.as_deref().unwrap_or_default()
     );
+    let encoded = newswire::wire::encode_article(Article {
+        id: stored.id,
+        key: key.clone(),
+        content: content.clone(),
+        create_time: DateTime::from_timestamp_micros(stored.create_time).unwrap_or_default(),
+        update_time: DateTime::from_timestamp_micros(time).unwrap_or_default(),
+        revision: Revision(revision),
+        etag: Etag(etag.clone()),
+    });
     ArticleRows {
         seq: stored.seq,
-        id: stored.id.clone(),
+        id: stored.id.to_string(),
         key: key.as_str().to_string(),
         front_matter: content.front_matter_json(),
         body: content.body.clone(),
@@ -149,6 +163,7 @@ fn rows_of(
         topics: content.topics.clone(),
         urls: content.urls().into_iter().map(str::to_string).collect(),
         search_text: search_words(&search_haystack).join(" "),
+        encoded,
     }
 }
 
@@ -242,6 +257,10 @@ fn write_rows(connection: &Connection, writes: &[RawWrite]) -> anyhow::Result<()
             .prepare("INSERT OR IGNORE INTO article_urls (article_seq, url) VALUES (?1, ?2)")?;
         let mut insert_search =
             transaction.prepare("INSERT INTO article_search (rowid, words) VALUES (?1, ?2)")?;
+        let mut insert_encoded = transaction.prepare(
+            "INSERT OR REPLACE INTO encoded_articles (published_at, id, seq, article) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
 
         for write in writes {
             let rows = write.rows();
@@ -317,6 +336,7 @@ fn write_rows(connection: &Connection, writes: &[RawWrite]) -> anyhow::Result<()
             for url in &rows.urls {
                 insert_url.execute(params![rows.seq, url])?;
             }
+            insert_encoded.execute(params![rows.published_at, rows.id, rows.seq, rows.encoded])?;
         }
         // The search index last, as the store writes it.
         for write in writes {
@@ -331,7 +351,7 @@ fn write_rows(connection: &Connection, writes: &[RawWrite]) -> anyhow::Result<()
 }
 
 /// Checks the baseline wrote what the service would have: one revision
-/// per write, in order, and one live article per key.
+/// per write, in order, and one live article per key, each encoded.
 pub fn check(connection: &Connection, writes: &[RawWrite]) -> anyhow::Result<()> {
     let last_revision: i64 = connection.query_row(
         "SELECT COALESCE(MAX(revision), 0) FROM change_log",
@@ -350,6 +370,13 @@ pub fn check(connection: &Connection, writes: &[RawWrite]) -> anyhow::Result<()>
         .count();
     if usize::try_from(articles)? != created {
         bail!("{articles} articles stored, {created} created");
+    }
+    let encoded: i64 =
+        connection.query_row("SELECT COUNT(*) FROM encoded_articles", [], |row| {
+            row.get(0)
+        })?;
+    if encoded != articles {
+        bail!("{encoded} encodings stored for {articles} articles");
     }
     Ok(())
 }
