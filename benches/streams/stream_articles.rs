@@ -1,7 +1,7 @@
 //! StreamArticles: messages per second of one client streaming every
 //! article of a database of N, against a bare tonic server streaming N
 //! pre-built messages of the same articles; and newswire's peak memory
-//! while streaming N = 10,000 against N = 100,000 (a fresh server process
+//! streaming the largest N against the smallest (a fresh server process
 //! for each stream, so the peak is the stream's, not the import's).
 //!
 //! `NEWSWIRE_BENCH_STREAM_DATA=DIR` keeps each database in `DIR/N-articles`
