@@ -308,15 +308,7 @@ mod tests {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let path = directory.path().join("store.sqlite3");
         let store = SqliteStore::open(&path).expect("the store opens");
-        let autocheckpoint = store
-            .writer
-            .run(|connection| {
-                connection
-                    .pragma_query_value(None, "wal_autocheckpoint", |row| row.get::<_, i64>(0))
-                    .context("wal_autocheckpoint")
-            })
-            .await
-            .expect("the pragma reads");
+        let autocheckpoint = writer_pragma(&store, "wal_autocheckpoint").await;
         assert_eq!(autocheckpoint, 0, "the writer does not checkpoint itself");
 
         let file_size = || std::fs::metadata(&path).expect("the database file").len();
@@ -448,15 +440,19 @@ mod tests {
             .await
             .expect("a stream's page");
         assert_eq!(page.articles.len(), 10);
-        let page_size = store
+        assert_eq!(writer_pragma(&store, "page_size").await, 4096);
+    }
+
+    /// A pragma's number, as the writer's connection reads it.
+    async fn writer_pragma(store: &SqliteStore, pragma: &'static str) -> i64 {
+        store
             .writer
-            .run(|connection| {
+            .run(move |connection| {
                 connection
-                    .pragma_query_value(None, "page_size", |row| row.get::<_, i64>(0))
-                    .context("page_size")
+                    .pragma_query_value(None, pragma, |row| row.get::<_, i64>(0))
+                    .context(pragma)
             })
             .await
-            .expect("the pragma reads");
-        assert_eq!(page_size, 4096);
+            .expect("the pragma reads")
     }
 }
