@@ -15,8 +15,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use chrono::DateTime;
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use newswire::article::{Article, ArticleContent, ArticleId, ArticleKey, Etag, Revision};
 use newswire::query::{SortField, search_words};
 use rusqlite::{Connection, TransactionBehavior, params};

@@ -276,27 +276,18 @@ mod tests {
     async fn the_writer_is_durable_and_the_journal_is_a_wal() {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let store = open_in(&directory);
-        let (journal_mode, synchronous, foreign_keys, page_size) = store
-            .writer
-            .run(|connection| {
-                let number = |pragma: &str| {
-                    connection.pragma_query_value(None, pragma, |row| row.get::<_, i64>(0))
-                };
-                Ok((
-                    connection
-                        .pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))
-                        .context("journal_mode")?,
-                    number("synchronous").context("synchronous")?,
-                    number("foreign_keys").context("foreign_keys")?,
-                    number("page_size").context("page_size")?,
-                ))
-            })
-            .await
-            .expect("the pragmas read");
-        assert_eq!(journal_mode, "wal");
-        assert_eq!(synchronous, 2, "synchronous = FULL");
-        assert_eq!(foreign_keys, 1);
-        assert_eq!(page_size, PAGE_SIZE, "a new database's page size");
+        assert_eq!(writer_pragma::<String>(&store, "journal_mode").await, "wal");
+        assert_eq!(
+            writer_pragma::<i64>(&store, "synchronous").await,
+            2,
+            "synchronous = FULL"
+        );
+        assert_eq!(writer_pragma::<i64>(&store, "foreign_keys").await, 1);
+        assert_eq!(
+            writer_pragma::<i64>(&store, "page_size").await,
+            PAGE_SIZE,
+            "a new database's page size"
+        );
     }
 
     /// The writer never checkpoints inside a commit (its WAL hook replaced
@@ -308,7 +299,7 @@ mod tests {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let path = directory.path().join("store.sqlite3");
         let store = SqliteStore::open(&path).expect("the store opens");
-        let autocheckpoint = writer_pragma(&store, "wal_autocheckpoint").await;
+        let autocheckpoint = writer_pragma::<i64>(&store, "wal_autocheckpoint").await;
         assert_eq!(autocheckpoint, 0, "the writer does not checkpoint itself");
 
         let file_size = || std::fs::metadata(&path).expect("the database file").len();
@@ -440,16 +431,19 @@ mod tests {
             .await
             .expect("a stream's page");
         assert_eq!(page.articles.len(), 10);
-        assert_eq!(writer_pragma(&store, "page_size").await, 4096);
+        assert_eq!(writer_pragma::<i64>(&store, "page_size").await, 4096);
     }
 
-    /// A pragma's number, as the writer's connection reads it.
-    async fn writer_pragma(store: &SqliteStore, pragma: &'static str) -> i64 {
+    /// A pragma's value, as the writer's connection reads it.
+    async fn writer_pragma<T>(store: &SqliteStore, pragma: &'static str) -> T
+    where
+        T: rusqlite::types::FromSql + Send + 'static,
+    {
         store
             .writer
             .run(move |connection| {
                 connection
-                    .pragma_query_value(None, pragma, |row| row.get::<_, i64>(0))
+                    .pragma_query_value(None, pragma, |row| row.get::<_, T>(0))
                     .context(pragma)
             })
             .await
