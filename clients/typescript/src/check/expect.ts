@@ -1,5 +1,5 @@
 /** Small assertions for the check program: each failure says what was expected. */
-import { isDeepStrictEqual } from "node:util";
+import { inspect, isDeepStrictEqual } from "node:util";
 
 import { Code, ConnectError } from "@connectrpc/connect";
 
@@ -15,7 +15,7 @@ export function check(condition: boolean, message: string): asserts condition {
 export function checkEqual<T>(actual: T, expected: T, what: string): void {
   check(
     isDeepStrictEqual(actual, expected),
-    `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
+    `${what}: expected ${inspect(expected)}, got ${inspect(actual)}`,
   );
 }
 
