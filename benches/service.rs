@@ -28,12 +28,12 @@ mod support;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use support::corpus;
+use support::harness::{self, Run};
 use support::load::LoadShape;
 use support::machine::{Machine, load_average};
 use support::process::{self, CLIENT_CORE, SERVER_CORE};
 use support::report::progress;
-use support::{get_article, import_comparison, serve};
+use support::{corpus, get_article, import_comparison, serve, sqlite_server};
 
 /// What to run: the full benchmark, or the smoke round.
 #[derive(Debug, Clone, Copy)]
@@ -107,55 +107,27 @@ impl Plan {
 }
 
 fn main() -> ExitCode {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let result = match arguments.first().map(String::as_str) {
-        Some("serve-newswire") => serve::newswire(&arguments[1..]).map(|()| true),
-        Some("serve-bare") => serve::bare(&arguments[1..]).map(|()| true),
-        Some("raw-insert") => serve::raw_insert(&arguments[1..]).map(|()| true),
-        _ if arguments.iter().any(|argument| argument == "--bench") => {
-            match Plan::full().only(&arguments) {
-                Ok(plan) => benchmark(plan),
-                Err(error) => Err(error),
-            }
-        }
-        _ => benchmark(Plan::smoke()),
-    };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("service benchmark: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    harness::main(
+        "service benchmark",
+        &[
+            ("serve-newswire", sqlite_server::serve),
+            ("serve-bare", serve::bare),
+            ("raw-insert", serve::raw_insert),
+        ],
+        |run, arguments| {
+            let plan = match run {
+                Run::Full => Plan::full().only(arguments)?,
+                Run::Smoke => Plan::smoke(),
+            };
+            harness::on_the_client_core(plan.prioritise, |machine, scheduling| {
+                measure(plan, machine, scheduling)
+            })
+        },
+    )
 }
 
 /// Runs the plan; `Ok(false)` if any call failed.
-fn benchmark(plan: Plan) -> anyhow::Result<bool> {
-    // Read before pinning, which narrows what this process sees.
-    let machine = Machine::describe();
-    // Before the runtime starts a thread: they all inherit the mask and
-    // the scheduling policy.
-    let scheduling = if plan.prioritise {
-        let scheduling = process::prioritise_this_process();
-        if scheduling.starts_with("SCHED_FIFO") {
-            scheduling
-        } else {
-            format!(
-                "{scheduling} (chrt --fifo was refused: the figures include other load's scheduling delays)"
-            )
-        }
-    } else {
-        process::scheduling(std::process::id())
-    };
-    process::pin_this_process(CLIENT_CORE)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run(plan, machine, scheduling))
-}
-
-async fn run(plan: Plan, machine: Machine, scheduling: String) -> anyhow::Result<bool> {
+async fn measure(plan: Plan, machine: Machine, scheduling: String) -> anyhow::Result<bool> {
     progress("reading the corpus");
     print_header(&plan, &machine, &scheduling);
     let documents = corpus::documents()?;
@@ -183,19 +155,14 @@ async fn run(plan: Plan, machine: Machine, scheduling: String) -> anyhow::Result
 }
 
 fn print_header(plan: &Plan, machine: &Machine, scheduling: &str) {
+    harness::print_title("service benchmark", machine);
+    let refused = if plan.prioritise && !scheduling.starts_with("SCHED_FIFO") {
+        " (chrt --fifo was refused: the figures include other load's scheduling delays)"
+    } else {
+        ""
+    };
     println!(
-        "newswire service benchmark, {}",
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
-    );
-    println!(
-        "machine: {} cores, {}, {} memory; load average {}",
-        machine.cores,
-        machine.model,
-        machine.memory,
-        load_average()
-    );
-    println!(
-        "servers pinned to core {SERVER_CORE} (TOKIO_WORKER_THREADS=1); load generator pinned to core {} (asked: {CLIENT_CORE}); scheduling: {scheduling}",
+        "servers pinned to core {SERVER_CORE} (TOKIO_WORKER_THREADS=1); load generator pinned to core {} (asked: {CLIENT_CORE}); scheduling: {scheduling}{refused}",
         process::allowed_cores(),
     );
     println!(

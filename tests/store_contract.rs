@@ -1,12 +1,9 @@
-//! The store contract (`tests/support/contract.rs`) run against `SqliteStore`,
+//! The store contract (`tests/support/contract/`) run against `SqliteStore`,
 //! each check on a fresh database file in its own temporary directory.
 
-mod support;
-// `tests/support/mod.rs` does not declare `contract` (yet), so it is
-// included directly; with `pub mod contract;` there, `use support::contract;`
-// would do the same.
-#[path = "support/contract.rs"]
+#[path = "support/contract/mod.rs"]
 mod contract;
+mod support;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The store contract run against the read cache in front of `SqliteStore`,
 //! which is how `serve` uses SQLite: the cache must be invisible.
 
-#[path = "support/contract.rs"]
+#[path = "support/contract/mod.rs"]
 mod contract;
 mod support;
 

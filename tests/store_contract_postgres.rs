@@ -1,10 +1,10 @@
-//! The store contract (`tests/support/contract.rs`) run against
+//! The store contract (`tests/support/contract/`) run against
 //! `PostgresStore`, each check on a fresh database of its own
 //! (`tests/support/postgres.rs`), followed by what only a database server
 //! shared by many sessions can get wrong: revisions in commit order,
 //! deadlocks between imports, migrations racing at start-up.
 
-#[path = "support/contract.rs"]
+#[path = "support/contract/mod.rs"]
 mod contract;
 mod support;
 
@@ -69,7 +69,7 @@ async fn a_tailing_reader_sees_every_revision_in_order() {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
                 for write in 0..WRITES {
-                    let content = contract::sample_content(
+                    let content = contract::data::sample_content(
                         &format!("writer {writer} write {write}"),
                         "2024-01-01T00:00:00Z",
                     );
@@ -137,7 +137,10 @@ async fn a_tailing_reader_sees_every_revision_in_order() {
 async fn imports_that_deadlock_are_retried() {
     let database = PostgresDatabase::create().await;
     let store = Arc::new(database.open(4).await);
-    let items: Vec<UpsertItem> = contract::corpus_items().into_iter().take(40).collect();
+    let items: Vec<UpsertItem> = contract::data::corpus_items()
+        .into_iter()
+        .take(40)
+        .collect();
     store.upsert_batch(items.clone()).await.expect("the load");
     let changed = |heat: i32, reverse: bool| {
         let mut batch: Vec<UpsertItem> = items
@@ -202,7 +205,7 @@ async fn replicas_starting_together_migrate_once() {
     let created = first
         .create(
             key("after-migrating"),
-            contract::sample_content("migrated", "2024-01-01T00:00:00Z"),
+            contract::data::sample_content("migrated", "2024-01-01T00:00:00Z"),
         )
         .await
         .expect("create");
@@ -224,13 +227,13 @@ async fn replicas_starting_together_migrate_once() {
 async fn an_item_postgres_refuses_fails_alone() {
     let database = PostgresDatabase::create().await;
     let store = database.open(2).await;
-    let mut with_nul = contract::sample_content("nul", "2024-01-01T00:00:00Z");
+    let mut with_nul = contract::data::sample_content("nul", "2024-01-01T00:00:00Z");
     with_nul.body = "a body with a \0 in it".to_string();
     let outcomes = store
         .upsert_batch(vec![
             UpsertItem {
                 key: key("before"),
-                content: contract::sample_content("before", "2024-01-01T00:00:00Z"),
+                content: contract::data::sample_content("before", "2024-01-01T00:00:00Z"),
             },
             UpsertItem {
                 key: key("with-nul"),
@@ -238,7 +241,7 @@ async fn an_item_postgres_refuses_fails_alone() {
             },
             UpsertItem {
                 key: key("after"),
-                content: contract::sample_content("after", "2024-01-02T00:00:00Z"),
+                content: contract::data::sample_content("after", "2024-01-02T00:00:00Z"),
             },
         ])
         .await
@@ -273,13 +276,13 @@ async fn an_item_postgres_refuses_fails_alone() {
 async fn a_batch_applies_repeated_keys_in_order_around_a_refused_item() {
     let database = PostgresDatabase::create().await;
     let store = database.open(2).await;
-    let first = contract::sample_content("first", "2024-01-01T00:00:00Z");
+    let first = contract::data::sample_content("first", "2024-01-01T00:00:00Z");
     let mut second = first.clone();
     second.title = "second".to_string();
-    let other = contract::sample_content("other", "2024-01-02T00:00:00Z");
+    let other = contract::data::sample_content("other", "2024-01-02T00:00:00Z");
     let mut other_changed = other.clone();
     other_changed.topics = vec!["Changed".to_string()];
-    let mut with_nul = contract::sample_content("nul", "2024-01-03T00:00:00Z");
+    let mut with_nul = contract::data::sample_content("nul", "2024-01-03T00:00:00Z");
     with_nul.body = "a \0 body".to_string();
     with_nul.topics = vec!["Refused".to_string()];
     let item = |text: &str, content: &ArticleContent| UpsertItem {
@@ -421,7 +424,7 @@ fn with_database_replaces_or_adds_the_database() {
 async fn version_2_back_fills_the_content_before_each_update() {
     let database = PostgresDatabase::create().await;
     let store = database.open(2).await;
-    let original = contract::sample_content("alpha", "2024-01-01T00:00:00Z");
+    let original = contract::data::sample_content("alpha", "2024-01-01T00:00:00Z");
     let created = store
         .create(key("a"), original.clone())
         .await
@@ -429,7 +432,7 @@ async fn version_2_back_fills_the_content_before_each_update() {
     store
         .create(
             key("b"),
-            contract::sample_content("beta", "2024-01-01T00:00:00Z"),
+            contract::data::sample_content("beta", "2024-01-01T00:00:00Z"),
         )
         .await
         .expect("create b");
@@ -488,7 +491,7 @@ async fn a_read_cache_behind_a_compacted_change_log_starts_over() {
     let database = PostgresDatabase::create().await;
     let writer = database.open(2).await;
     let reader = database.open(2).await;
-    let content = contract::sample_content("cached", "2024-01-01T00:00:00Z");
+    let content = contract::data::sample_content("cached", "2024-01-01T00:00:00Z");
     let updated_one = writer
         .create(key("updated"), content.clone())
         .await

@@ -31,7 +31,8 @@ use uuid::Uuid;
 use crate::database::{self, Backends, BenchDatabase};
 use crate::load::{LoadShape, connect};
 use crate::process::{PinnedChild, own_cpu_time};
-use crate::report::{median, percent, progress, rate, ratio, ratio_with_spread};
+use crate::report::{percent, progress, rate, ratio};
+use crate::rounds::Rounds;
 use crate::synthetic;
 
 const NEWSWIRE: usize = 0;
@@ -93,9 +94,9 @@ impl Window {
     }
 }
 
-/// The comparison: `rounds[round][contender]`.
+/// The comparison: each contender's window per round, indexed as `NAMES`.
 pub struct GetArticleRounds {
-    rounds: Vec<[Window; CONTENDERS]>,
+    rounds: Rounds<Window>,
     articles: u64,
 }
 
@@ -139,51 +140,51 @@ pub async fn measure(
     }
     progress(&format!("GetArticle rounds ({})", server.scheduling()));
 
-    let mut measured = Vec::with_capacity(rounds);
-    for round in 0..rounds {
-        let mut windows: [Window; CONTENDERS] = Default::default();
-        for turn in 0..CONTENDERS {
-            let contender = (round + turn) % CONTENDERS;
-            windows[contender] = match contender {
-                NEWSWIRE | UNCACHED => {
-                    let (server, clients) = if contender == NEWSWIRE {
-                        (&server, &clients)
-                    } else {
-                        (&uncached_server, &uncached_clients)
-                    };
-                    newswire_window(clients, &ids, shape, shape.warm_up).await?;
-                    let backends = Backends::of(&monitor).await?;
-                    let before = (server.cpu_time()?, backends.cpu_time(), own_cpu_time()?);
-                    let mut window = newswire_window(clients, &ids, shape, shape.duration).await?;
-                    window.server_cpu = server.cpu_time()?.saturating_sub(before.0);
-                    window.backends_cpu = backends.cpu_time().saturating_sub(before.1);
-                    window.generator_cpu = own_cpu_time()?.saturating_sub(before.2);
-                    window.backends_visible = backends.visible();
-                    window
-                }
-                _ => {
-                    raw_window(&raw_clients, &ids, shape, shape.warm_up).await?;
-                    let backends = Backends::of(&monitor).await?;
-                    let before = (backends.cpu_time(), own_cpu_time()?);
-                    let mut window = raw_window(&raw_clients, &ids, shape, shape.duration).await?;
-                    window.backends_cpu = backends.cpu_time().saturating_sub(before.0);
-                    window.generator_cpu = own_cpu_time()?.saturating_sub(before.1);
-                    window.backends_visible = backends.visible();
-                    window
-                }
-            };
-        }
-        println!(
-            "GetArticle round {}: newswire {} calls/s, read cache off {} calls/s, raw {} calls/s; ratios {} and {}",
-            round + 1,
-            rate(windows[NEWSWIRE].calls_per_second()),
-            rate(windows[UNCACHED].calls_per_second()),
-            rate(windows[RAW].calls_per_second()),
-            ratio(windows[NEWSWIRE].calls_per_second() / windows[RAW].calls_per_second()),
-            ratio(windows[UNCACHED].calls_per_second() / windows[RAW].calls_per_second()),
-        );
-        measured.push(windows);
-    }
+    let measured = Rounds::measure(
+        rounds,
+        CONTENDERS,
+        async |_, contender| match contender {
+            NEWSWIRE | UNCACHED => {
+                let (server, clients) = if contender == NEWSWIRE {
+                    (&server, &clients)
+                } else {
+                    (&uncached_server, &uncached_clients)
+                };
+                newswire_window(clients, &ids, shape, shape.warm_up).await?;
+                let backends = Backends::of(&monitor).await?;
+                let before = (server.cpu_time()?, backends.cpu_time(), own_cpu_time()?);
+                let mut window = newswire_window(clients, &ids, shape, shape.duration).await?;
+                window.server_cpu = server.cpu_time()?.saturating_sub(before.0);
+                window.backends_cpu = backends.cpu_time().saturating_sub(before.1);
+                window.generator_cpu = own_cpu_time()?.saturating_sub(before.2);
+                window.backends_visible = backends.visible();
+                Ok(window)
+            }
+            _ => {
+                raw_window(&raw_clients, &ids, shape, shape.warm_up).await?;
+                let backends = Backends::of(&monitor).await?;
+                let before = (backends.cpu_time(), own_cpu_time()?);
+                let mut window = raw_window(&raw_clients, &ids, shape, shape.duration).await?;
+                window.backends_cpu = backends.cpu_time().saturating_sub(before.0);
+                window.generator_cpu = own_cpu_time()?.saturating_sub(before.1);
+                window.backends_visible = backends.visible();
+                Ok(window)
+            }
+        },
+        |round, windows| {
+            println!(
+                "GetArticle round {}: newswire {} calls/s, read cache off {} calls/s, raw {} calls/s; ratios {} and {}",
+                round + 1,
+                rate(windows[NEWSWIRE].calls_per_second()),
+                rate(windows[UNCACHED].calls_per_second()),
+                rate(windows[RAW].calls_per_second()),
+                ratio(windows[NEWSWIRE].calls_per_second() / windows[RAW].calls_per_second()),
+                ratio(windows[UNCACHED].calls_per_second() / windows[RAW].calls_per_second()),
+            );
+            Ok(())
+        },
+    )
+    .await?;
     drop(clients);
     drop(uncached_clients);
     drop(raw_clients);
@@ -293,10 +294,6 @@ fn read_row(row: &tokio_postgres::Row, asked: Uuid) -> anyhow::Result<()> {
 }
 
 impl GetArticleRounds {
-    fn median_of(&self, contender: usize, pick: impl Fn(&Window) -> f64) -> f64 {
-        median(self.rounds.iter().map(|windows| pick(&windows[contender])))
-    }
-
     /// Prints the summary; false if any call failed.
     pub fn print(&self, shape: LoadShape) -> bool {
         println!(
@@ -307,32 +304,31 @@ impl GetArticleRounds {
         );
         let mut clean = true;
         for (contender, name) in NAMES.iter().enumerate() {
-            let (ok, errors, first_error) = self
-                .rounds
-                .iter()
-                .map(|windows| &windows[contender])
-                .fold((0, 0, None::<String>), |(ok, errors, first), window| {
+            let (ok, errors, first_error) = self.rounds.of(contender).fold(
+                (0, 0, None::<String>),
+                |(ok, errors, first), window| {
                     (
                         ok + window.ok,
                         errors + window.errors,
                         first.or_else(|| window.first_error.clone()),
                     )
-                });
+                },
+            );
             clean &= errors == 0;
             let backends = if self
                 .rounds
-                .iter()
-                .all(|windows| windows[contender].backends_visible)
+                .of(contender)
+                .all(|window| window.backends_visible)
             {
-                percent(self.median_of(contender, |w| w.share(w.backends_cpu)))
+                percent(self.rounds.median(contender, |w| w.share(w.backends_cpu)))
             } else {
                 "n/a (the server is not on this machine)".to_string()
             };
             println!(
                 "  {name}: {} calls/s; CPU (share of one core): newswire {}, PostgreSQL backends {backends}, load generator {}",
-                rate(self.median_of(contender, Window::calls_per_second)),
-                percent(self.median_of(contender, |w| w.share(w.server_cpu))),
-                percent(self.median_of(contender, |w| w.share(w.generator_cpu))),
+                rate(self.rounds.median(contender, Window::calls_per_second)),
+                percent(self.rounds.median(contender, |w| w.share(w.server_cpu))),
+                percent(self.rounds.median(contender, |w| w.share(w.generator_cpu))),
             );
             println!(
                 "    {ok} OK calls, {errors} errors{}",
@@ -343,15 +339,11 @@ impl GetArticleRounds {
         }
         println!(
             "  ratio newswire / raw: {}; target >= 0.50",
-            ratio_with_spread(self.rounds.iter().map(|windows| {
-                windows[NEWSWIRE].calls_per_second() / windows[RAW].calls_per_second()
-            }))
+            self.rounds.ratio(NEWSWIRE, RAW, Window::calls_per_second)
         );
         println!(
             "  ratio newswire with the read cache off / raw: {}",
-            ratio_with_spread(self.rounds.iter().map(|windows| {
-                windows[UNCACHED].calls_per_second() / windows[RAW].calls_per_second()
-            }))
+            self.rounds.ratio(UNCACHED, RAW, Window::calls_per_second)
         );
         clean
     }

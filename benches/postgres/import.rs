@@ -21,43 +21,52 @@ use tonic::transport::Endpoint;
 
 use crate::database::{self, BenchDatabase};
 use crate::process::PinnedChild;
-use crate::report::{median, progress, rate, ratio, ratio_with_spread};
+use crate::report::{progress, rate, ratio};
+use crate::rounds::Rounds;
 use crate::rows::{self, ArticleRows};
 use crate::synthetic;
 
 /// The longest one import may take before the round counts as failed.
 const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// `rounds[round]` = (ImportArticles, COPY) elapsed.
+/// The two ways an import round writes the documents, in report order.
+const SERVICE: usize = 0;
+const COPY: usize = 1;
+const NAMES: [&str; 2] = ["ImportArticles", "COPY"];
+
+/// Each way's elapsed time per round, indexed as `NAMES`.
 pub struct ImportRounds {
     items: u64,
-    rounds: Vec<(Duration, Duration)>,
+    rounds: Rounds<Duration>,
 }
 
 pub async fn measure(round_count: usize, items: u64) -> anyhow::Result<ImportRounds> {
     let requests = synthetic::import_requests(&synthetic::generator()?, items)?;
-    let mut rounds = Vec::with_capacity(round_count);
-    for round in 0..round_count {
-        progress(&format!("import round {}", round + 1));
-        let (mut service, mut copy) = (Duration::ZERO, Duration::ZERO);
-        for turn in 0..2 {
-            if (round + turn) % 2 == 0 {
-                service = through_service(&requests).await?;
-            } else {
-                copy = through_copy(&requests).await?;
+    let rounds = Rounds::measure(
+        round_count,
+        NAMES.len(),
+        async |round, way| {
+            progress(&format!("import round {}: {}", round + 1, NAMES[way]));
+            match way {
+                SERVICE => through_service(&requests).await,
+                _ => through_copy(&requests).await,
             }
-        }
-        println!(
-            "import round {}: ImportArticles {} docs/s ({:.2} s), COPY {} docs/s ({:.2} s); ratio {}",
-            round + 1,
-            rate(items as f64 / service.as_secs_f64()),
-            service.as_secs_f64(),
-            rate(items as f64 / copy.as_secs_f64()),
-            copy.as_secs_f64(),
-            ratio(copy.as_secs_f64() / service.as_secs_f64()),
-        );
-        rounds.push((service, copy));
-    }
+        },
+        |round, elapsed| {
+            let (service, copy) = (elapsed[SERVICE], elapsed[COPY]);
+            println!(
+                "import round {}: ImportArticles {} docs/s ({:.2} s), COPY {} docs/s ({:.2} s); ratio {}",
+                round + 1,
+                rate(items as f64 / service.as_secs_f64()),
+                service.as_secs_f64(),
+                rate(items as f64 / copy.as_secs_f64()),
+                copy.as_secs_f64(),
+                ratio(copy.as_secs_f64() / service.as_secs_f64()),
+            );
+            Ok(())
+        },
+    )
+    .await?;
     Ok(ImportRounds { items, rounds })
 }
 
@@ -123,7 +132,7 @@ async fn through_copy(requests: &[ImportArticlesRequest]) -> anyhow::Result<Dura
 
 impl ImportRounds {
     pub fn print(&self) {
-        let per_second = |elapsed: Duration| self.items as f64 / elapsed.as_secs_f64();
+        let per_second = |elapsed: &Duration| self.items as f64 / elapsed.as_secs_f64();
         println!(
             "Import of {} synthetic articles into a fresh database, median of {} rounds:",
             self.items,
@@ -131,25 +140,17 @@ impl ImportRounds {
         );
         println!(
             "  ImportArticles: {} docs/s ({:.2} s)",
-            rate(median(
-                self.rounds.iter().map(|(service, _)| per_second(*service))
-            )),
-            median(self.rounds.iter().map(|(service, _)| service.as_secs_f64())),
+            rate(self.rounds.median(SERVICE, per_second)),
+            self.rounds.median(SERVICE, Duration::as_secs_f64),
         );
         println!(
             "  binary COPY: {} rows/s ({:.2} s)",
-            rate(median(
-                self.rounds.iter().map(|(_, copy)| per_second(*copy))
-            )),
-            median(self.rounds.iter().map(|(_, copy)| copy.as_secs_f64())),
+            rate(self.rounds.median(COPY, per_second)),
+            self.rounds.median(COPY, Duration::as_secs_f64),
         );
         println!(
             "  ratio ImportArticles / COPY: {}; target >= 0.50",
-            ratio_with_spread(
-                self.rounds
-                    .iter()
-                    .map(|(service, copy)| copy.as_secs_f64() / service.as_secs_f64())
-            )
+            self.rounds.ratio(SERVICE, COPY, per_second)
         );
     }
 }

@@ -28,6 +28,8 @@
 // The service benchmark's harness; not every piece of it is used here.
 #[path = "../support/child.rs"]
 mod child;
+#[path = "../support/harness.rs"]
+mod harness;
 #[allow(dead_code)]
 #[path = "../support/load.rs"]
 mod load;
@@ -40,6 +42,9 @@ mod process;
 #[allow(dead_code)]
 #[path = "../support/report.rs"]
 mod report;
+#[allow(dead_code)]
+#[path = "../support/rounds.rs"]
+mod rounds;
 #[path = "../support/settings.rs"]
 mod settings;
 
@@ -55,9 +60,10 @@ mod synthetic;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use harness::Run;
 use load::LoadShape;
 use machine::{Machine, load_average};
-use process::{CLIENT_CORE, SERVER_CORE};
+use process::SERVER_CORE;
 use report::progress;
 
 /// Articles the list measurement loads unless `NEWSWIRE_BENCH_ARTICLES`
@@ -181,54 +187,27 @@ impl Plan {
 }
 
 fn main() -> ExitCode {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let has = |flag: &str| arguments.iter().any(|argument| argument == flag);
-    let result = match arguments.first().map(String::as_str) {
-        Some("serve-newswire-postgres") => serve::newswire(&arguments[1..]).map(|()| true),
-        _ if has("--bench") => Parts::named(&arguments)
-            .and_then(|parts| Plan::full(has("--plans"), parts))
-            .and_then(benchmark),
-        _ => benchmark(Plan::smoke()),
-    };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("PostgreSQL benchmark: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    harness::main(
+        "PostgreSQL benchmark",
+        &[("serve-newswire-postgres", serve::newswire)],
+        |run, arguments| {
+            let plan = match run {
+                Run::Full => Plan::full(
+                    arguments.iter().any(|argument| argument == "--plans"),
+                    Parts::named(arguments)?,
+                )?,
+                Run::Smoke => Plan::smoke(),
+            };
+            harness::on_the_client_core(plan.prioritise, |machine, scheduling| {
+                measure(plan, machine, scheduling)
+            })
+        },
+    )
 }
 
 /// Runs the plan; `Ok(false)` if any call failed.
-fn benchmark(plan: Plan) -> anyhow::Result<bool> {
-    // Read before pinning, which narrows what this process sees.
-    let machine = Machine::describe();
-    // Before the runtime starts a thread: they all inherit both.
-    let scheduling = if plan.prioritise {
-        process::prioritise_this_process()
-    } else {
-        process::scheduling(std::process::id())
-    };
-    process::pin_this_process(CLIENT_CORE)?;
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(run(plan, machine, scheduling))
-}
-
-async fn run(plan: Plan, machine: Machine, scheduling: String) -> anyhow::Result<bool> {
-    println!(
-        "newswire PostgreSQL benchmark, {}",
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
-    );
-    println!(
-        "machine: {} cores, {}, {} memory; load average {}",
-        machine.cores,
-        machine.model,
-        machine.memory,
-        load_average()
-    );
+async fn measure(plan: Plan, machine: Machine, scheduling: String) -> anyhow::Result<bool> {
+    harness::print_title("PostgreSQL benchmark", &machine);
     println!(
         "newswire pinned to core {SERVER_CORE} (TOKIO_WORKER_THREADS=1); load generator pinned to core {}; PostgreSQL unpinned; scheduling: {scheduling}",
         process::allowed_cores(),

@@ -1,19 +1,13 @@
 //! What the pinned server child runs: newswire over a PostgreSQL database,
-//! through the library's own `server::run`, as `serve --database` runs it.
-//! It prints its bound address, then serves until its stdin closes.
+//! as `serve --database` runs it (`child::serve_newswire`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
+use newswire::store::Store;
 use newswire::store::postgres::{PostgresOptions, PostgresStore};
-use tokio::net::TcpListener;
 
-use crate::child::{announce, runtime, stdin_closed};
-
-/// A server child stops by itself after this long, should its parent
-/// vanish without closing the pipe.
-const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(30 * 60);
+use crate::child::serve_newswire;
 
 /// `serve-newswire-postgres ADDRESS DATABASE_URL [READ_CACHE_ARTICLES]`:
 /// the store's default options, or a read cache of that many articles (0:
@@ -33,20 +27,11 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
         ),
         _ => bail!("usage: serve-newswire-postgres ADDRESS DATABASE_URL [READ_CACHE_ARTICLES]"),
     };
-    runtime()?.block_on(async {
+    serve_newswire(address, async || {
         let store = PostgresStore::connect_with(url, options)
             .await
             .context("opening the PostgreSQL store")?;
-        let listener = TcpListener::bind(address)
-            .await
-            .with_context(|| format!("binding {address}"))?;
-        announce(&listener)?;
-        newswire::server::run(
-            listener,
-            Arc::new(store),
-            &crate::settings::benchmark_settings(),
-            stdin_closed(SERVER_LIFETIME_LIMIT),
-        )
-        .await
+        let store: Arc<dyn Store> = Arc::new(store);
+        Ok(store)
     })
 }

@@ -15,18 +15,18 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::corpus::SourcedDocument;
 use super::process::PinnedChild;
-use super::report::{median, progress, rate, ratio_with_spread};
+use super::report::{progress, rate};
+use super::rounds::Rounds;
 
 /// How long the watchers may take to receive everything.
 const DEADLINE: Duration = Duration::from_secs(300);
 
-/// One measurement's medians.
+/// One measurement: each contender's round, indexed as `Contender::ALL`.
 pub struct FanoutResult {
     watchers: usize,
     connections: usize,
     events: usize,
-    newswire: Vec<Round>,
-    bare: Vec<Round>,
+    rounds: Rounds<Round>,
 }
 
 /// What one round of one server gave.
@@ -39,8 +39,14 @@ struct Round {
 impl FanoutResult {
     /// Prints the result; `true` (nothing failed: a failure is an error).
     pub fn print(&self) -> bool {
-        let rates = |rounds: &[Round]| median(rounds.iter().map(|round| round.events_per_second));
-        let memory = |rounds: &[Round]| median(rounds.iter().map(|round| round.memory_per_watcher));
+        let rate_of = |contender: Contender| {
+            self.rounds
+                .median(contender as usize, |round| round.events_per_second)
+        };
+        let memory_of = |contender: Contender| {
+            self.rounds
+                .median(contender as usize, |round| round.memory_per_watcher)
+        };
         println!();
         println!(
             "fan-out: {} watchers over {} connections, {} events each (an import of the corpus)",
@@ -48,19 +54,18 @@ impl FanoutResult {
         );
         println!(
             "  delivered events/s: newswire {}, bare broadcast {}; newswire / bare {} (target >= 0.50)",
-            rate(rates(&self.newswire)),
-            rate(rates(&self.bare)),
-            ratio_with_spread(
-                self.newswire
-                    .iter()
-                    .zip(&self.bare)
-                    .map(|(newswire, bare)| newswire.events_per_second / bare.events_per_second)
+            rate(rate_of(Contender::Newswire)),
+            rate(rate_of(Contender::Bare)),
+            self.rounds.ratio(
+                Contender::Newswire as usize,
+                Contender::Bare as usize,
+                |round| round.events_per_second
             ),
         );
         println!(
             "  server memory per idle watcher: newswire {:.1} KiB, bare broadcast {:.1} KiB",
-            memory(&self.newswire) / 1024.0,
-            memory(&self.bare) / 1024.0,
+            memory_of(Contender::Newswire) / 1024.0,
+            memory_of(Contender::Bare) / 1024.0,
         );
         true
     }
@@ -73,6 +78,35 @@ pub enum Contender {
     Bare,
 }
 
+impl Contender {
+    /// Both, in report order: `Rounds` indexes them so (`as usize`).
+    pub const ALL: [Contender; 2] = [Contender::Newswire, Contender::Bare];
+
+    /// `count` alternating rounds of both, each measurement announced on
+    /// stderr as `{part} round R/COUNT: CONTENDER, {detail}`.
+    pub async fn alternate<Measured>(
+        count: usize,
+        part: &str,
+        detail: &str,
+        mut measure: impl AsyncFnMut(Contender) -> anyhow::Result<Measured>,
+    ) -> anyhow::Result<Rounds<Measured>> {
+        Rounds::measure(
+            count,
+            Self::ALL.len(),
+            async |round, contender| {
+                let contender = Self::ALL[contender];
+                progress(&format!(
+                    "{part} round {}/{count}: {contender:?}, {detail}",
+                    round + 1
+                ));
+                measure(contender).await
+            },
+            |_, _| Ok(()),
+        )
+        .await
+    }
+}
+
 /// `rounds` rounds of each server, alternating which goes first.
 pub async fn measure(
     rounds: usize,
@@ -80,32 +114,19 @@ pub async fn measure(
     connections: usize,
     documents: &[SourcedDocument],
 ) -> anyhow::Result<FanoutResult> {
-    let mut result = FanoutResult {
+    let rounds = Contender::alternate(
+        rounds,
+        "fan-out",
+        &format!("{watchers} watchers"),
+        async |contender| one_round(contender, watchers, connections, documents).await,
+    )
+    .await?;
+    Ok(FanoutResult {
         watchers,
         connections,
         events: documents.len(),
-        newswire: Vec::new(),
-        bare: Vec::new(),
-    };
-    for round in 0..rounds {
-        let order = if round % 2 == 0 {
-            [Contender::Newswire, Contender::Bare]
-        } else {
-            [Contender::Bare, Contender::Newswire]
-        };
-        for contender in order {
-            progress(&format!(
-                "fan-out round {}/{rounds}: {contender:?}, {watchers} watchers",
-                round + 1
-            ));
-            let measured = one_round(contender, watchers, connections, documents).await?;
-            match contender {
-                Contender::Newswire => result.newswire.push(measured),
-                Contender::Bare => result.bare.push(measured),
-            }
-        }
-    }
-    Ok(result)
+        rounds,
+    })
 }
 
 async fn one_round(
@@ -116,7 +137,7 @@ async fn one_round(
 ) -> anyhow::Result<Round> {
     let data = tempfile::tempdir()?;
     let (child, url) = start(contender, data.path())?;
-    let pid = child_pid(&child)?;
+    let pid = child.pid();
     let mut channels = Vec::new();
     for _ in 0..connections {
         channels.push(connect(&url).await?);
@@ -207,20 +228,8 @@ pub fn start(
         Contender::Newswire => PinnedChild::start(&["serve-newswire", "127.0.0.1:0", &data])?,
         Contender::Bare => PinnedChild::start(&["serve-bare", "127.0.0.1:0"])?,
     };
-    let (address, _) = child
-        .first_line()
-        .split_once(' ')
-        .context("the child announces ADDRESS PID")?;
-    let url = format!("http://{address}");
+    let url = format!("http://{}", child.address()?);
     Ok((child, url))
-}
-
-fn child_pid(child: &PinnedChild) -> anyhow::Result<u32> {
-    let (_, pid) = child
-        .first_line()
-        .split_once(' ')
-        .context("the child announces ADDRESS PID")?;
-    Ok(pid.parse()?)
 }
 
 /// How many watchers reached a point, and a wake-up when all have.

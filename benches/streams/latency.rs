@@ -16,7 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::corpus::SourcedDocument;
 use super::fanout::{Contender, Progress, connect, probe_document, start};
-use super::report::{median, progress};
+use super::rounds::Rounds;
 
 /// Changes per second.
 pub const RATE: usize = 1000;
@@ -25,26 +25,27 @@ pub const DURATION: Duration = Duration::from_secs(3);
 /// Items sent together every `RATE / BURST` of a second.
 pub const BURST: usize = 10;
 
-/// The medians of each round's percentiles, in milliseconds.
+/// Each contender's (p50, p99) per round, in milliseconds, indexed as
+/// `Contender::ALL`.
 pub struct LatencyResult {
     watchers: usize,
-    newswire: Vec<(f64, f64)>,
-    bare: Vec<(f64, f64)>,
+    rounds: Rounds<(f64, f64)>,
 }
 
 impl LatencyResult {
     pub fn print(&self) {
-        let p =
-            |rounds: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| median(rounds.iter().map(pick));
+        let p = |contender: Contender, pick: fn(&(f64, f64)) -> f64| {
+            self.rounds.median(contender as usize, pick)
+        };
         println!();
         println!(
             "commit-to-delivery latency: {} watchers, {RATE} changes/s for {DURATION:?}",
             self.watchers
         );
-        let newswire_p50 = p(&self.newswire, |round| round.0);
-        let newswire_p99 = p(&self.newswire, |round| round.1);
-        let bare_p50 = p(&self.bare, |round| round.0);
-        let bare_p99 = p(&self.bare, |round| round.1);
+        let newswire_p50 = p(Contender::Newswire, |round| round.0);
+        let newswire_p99 = p(Contender::Newswire, |round| round.1);
+        let bare_p50 = p(Contender::Bare, |round| round.0);
+        let bare_p99 = p(Contender::Bare, |round| round.1);
         println!(
             "  p50: newswire {newswire_p50:.2} ms, bare broadcast {bare_p50:.2} ms; p99: newswire {newswire_p99:.2} ms, bare broadcast {bare_p99:.2} ms; p99 newswire / bare {:.2} (target <= 2)",
             newswire_p99 / bare_p99
@@ -52,36 +53,21 @@ impl LatencyResult {
     }
 }
 
+/// `rounds` rounds of each server, alternating which goes first.
 pub async fn measure(
     rounds: usize,
     watchers: usize,
     connections: usize,
     documents: &[SourcedDocument],
 ) -> anyhow::Result<LatencyResult> {
-    let mut result = LatencyResult {
-        watchers,
-        newswire: Vec::new(),
-        bare: Vec::new(),
-    };
-    for round in 0..rounds {
-        let order = if round % 2 == 0 {
-            [Contender::Newswire, Contender::Bare]
-        } else {
-            [Contender::Bare, Contender::Newswire]
-        };
-        for contender in order {
-            progress(&format!(
-                "latency round {}/{rounds}: {contender:?}, {watchers} watchers",
-                round + 1
-            ));
-            let percentiles = one_round(contender, watchers, connections, documents).await?;
-            match contender {
-                Contender::Newswire => result.newswire.push(percentiles),
-                Contender::Bare => result.bare.push(percentiles),
-            }
-        }
-    }
-    Ok(result)
+    let rounds = Contender::alternate(
+        rounds,
+        "latency",
+        &format!("{watchers} watchers"),
+        async |contender| one_round(contender, watchers, connections, documents).await,
+    )
+    .await?;
+    Ok(LatencyResult { watchers, rounds })
 }
 
 async fn one_round(

@@ -28,13 +28,17 @@
 //! database sizes, and `NEWSWIRE_BENCH_STREAM_DATA=DIR` keeps those
 //! databases for the next run.
 
+mod bare_feed;
+#[path = "../support/bare_server.rs"]
+mod bare_server;
 #[path = "../support/child.rs"]
-#[allow(dead_code)]
 mod child;
 #[path = "../support/corpus.rs"]
 #[allow(dead_code)]
 mod corpus;
 mod fanout;
+#[path = "../support/harness.rs"]
+mod harness;
 mod latency;
 #[path = "../support/machine.rs"]
 #[allow(dead_code)]
@@ -46,15 +50,20 @@ mod process;
 #[path = "../support/report.rs"]
 #[allow(dead_code)]
 mod report;
-mod servers;
+#[path = "../support/rounds.rs"]
+#[allow(dead_code)]
+mod rounds;
 #[path = "../support/settings.rs"]
 mod settings;
+#[path = "../support/sqlite_server.rs"]
+mod sqlite_server;
 mod stream_articles;
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 
+use harness::Run;
 use machine::{Machine, load_average};
 use process::{CLIENT_CORE, SERVER_CORE};
 
@@ -129,79 +138,57 @@ impl Plan {
 }
 
 fn main() -> ExitCode {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let result = match arguments.first().map(String::as_str) {
-        Some("serve-newswire") => servers::newswire(&arguments[1..]).map(|()| true),
-        Some("serve-bare") => servers::bare(&arguments[1..]).map(|()| true),
-        _ if arguments.iter().any(|argument| argument == "--bench") => {
-            Plan::full().with_arguments(&arguments).and_then(benchmark)
-        }
-        _ => Plan::smoke().with_arguments(&arguments).and_then(benchmark),
-    };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("streams benchmark: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    harness::main(
+        "streams benchmark",
+        &[
+            ("serve-newswire", sqlite_server::serve),
+            ("serve-bare", bare_feed::serve),
+        ],
+        |run, arguments| {
+            let plan = match run {
+                Run::Full => Plan::full(),
+                Run::Smoke => Plan::smoke(),
+            }
+            .with_arguments(arguments)?;
+            harness::on_the_client_core(plan.prioritise, |machine, scheduling| {
+                measure(plan, machine, scheduling)
+            })
+        },
+    )
 }
 
-fn benchmark(plan: Plan) -> anyhow::Result<bool> {
-    let machine = Machine::describe();
-    let scheduling = if plan.prioritise {
-        process::prioritise_this_process()
-    } else {
-        process::scheduling(std::process::id())
-    };
-    process::pin_this_process(CLIENT_CORE)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        println!(
-            "newswire streams benchmark, {}",
-            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
-        );
-        println!(
-            "machine: {} cores, {}, {} memory; load average {}",
-            machine.cores,
-            machine.model,
-            machine.memory,
-            load_average()
-        );
-        println!(
-            "servers pinned to core {SERVER_CORE} (TOKIO_WORKER_THREADS=1); watchers pinned to core {} (asked: {CLIENT_CORE}); scheduling: {scheduling}; {} rounds",
-            process::allowed_cores(),
-            plan.rounds,
-        );
-        let documents = corpus::documents()?;
-        let mut clean = true;
-        if plan.runs("fanout") {
-            for &(watchers, connections) in &plan.shapes {
-                let result =
-                    fanout::measure(plan.rounds, watchers, connections, &documents).await?;
-                clean &= result.print();
-            }
+/// Runs the plan's parts; `Ok(false)` if any call failed.
+async fn measure(plan: Plan, machine: Machine, scheduling: String) -> anyhow::Result<bool> {
+    harness::print_title("streams benchmark", &machine);
+    println!(
+        "servers pinned to core {SERVER_CORE} (TOKIO_WORKER_THREADS=1); watchers pinned to core {} (asked: {CLIENT_CORE}); scheduling: {scheduling}; {} rounds",
+        process::allowed_cores(),
+        plan.rounds,
+    );
+    let documents = corpus::documents()?;
+    let mut clean = true;
+    if plan.runs("fanout") {
+        for &(watchers, connections) in &plan.shapes {
+            let result = fanout::measure(plan.rounds, watchers, connections, &documents).await?;
+            clean &= result.print();
         }
-        let (watchers, connections) = plan.latency;
-        if plan.runs("latency") {
-            latency::measure(plan.rounds, watchers, connections, &documents)
-                .await?
-                .print();
-        }
-        if plan.runs("nats") {
-            run_nats(&plan).await?;
-        }
-        if plan.runs("stream-articles") {
-            stream_articles::measure(plan.rounds.min(3), &plan.stream_counts, &documents)
-                .await?
-                .print();
-        }
-        println!("load average at the end: {}", load_average());
-        Ok(clean)
-    })
+    }
+    let (watchers, connections) = plan.latency;
+    if plan.runs("latency") {
+        latency::measure(plan.rounds, watchers, connections, &documents)
+            .await?
+            .print();
+    }
+    if plan.runs("nats") {
+        run_nats(&plan).await?;
+    }
+    if plan.runs("stream-articles") {
+        stream_articles::measure(plan.rounds.min(3), &plan.stream_counts, &documents)
+            .await?
+            .print();
+    }
+    println!("load average at the end: {}", load_average());
+    Ok(clean)
 }
 
 /// The NATS rows, or a clear line saying why they are skipped.
@@ -210,7 +197,7 @@ async fn run_nats(plan: &Plan) -> anyhow::Result<()> {
         nats::print_skipped("NATS rows", &reason);
         return Ok(());
     }
-    let events = servers::prebuilt_events()?;
+    let events = bare_feed::prebuilt_events()?;
     for &(watchers, connections) in &plan.shapes {
         println!();
         println!(

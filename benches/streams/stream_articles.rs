@@ -19,15 +19,35 @@ use newswire::proto::{ImportArticlesRequest, StreamArticlesRequest};
 use super::corpus::SourcedDocument;
 use super::fanout::{Contender, connect};
 use super::process::PinnedChild;
-use super::report::{median, progress, rate, ratio_with_spread};
+use super::report::{progress, rate};
+use super::rounds::Rounds;
 
-/// One database size's figures.
+/// One database size's figures: each contender's stream per round,
+/// indexed as `Contender::ALL`.
 pub struct StreamResult {
     count: usize,
-    newswire: Vec<f64>,
-    bare: Vec<f64>,
-    /// newswire's peak resident set while streaming, per round.
-    newswire_peak: Vec<f64>,
+    rounds: Rounds<Streamed>,
+}
+
+/// What one stream from a fresh child gave.
+struct Streamed {
+    messages_per_second: f64,
+    /// The child's peak resident set, in bytes.
+    peak: u64,
+}
+
+impl StreamResult {
+    fn messages_per_second(&self, contender: Contender) -> f64 {
+        self.rounds
+            .median(contender as usize, |streamed| streamed.messages_per_second)
+    }
+
+    fn newswire_peak(&self) -> f64 {
+        self.rounds
+            .median(Contender::Newswire as usize, |streamed| {
+                streamed.peak as f64
+            })
+    }
 }
 
 /// Every size's figures.
@@ -41,16 +61,14 @@ impl StreamResults {
             println!(
                 "  {} articles: newswire {} msgs/s, bare stream {} msgs/s; newswire / bare {} (target >= 0.50); newswire peak memory {:.1} MiB",
                 rate(result.count as f64),
-                rate(median(result.newswire.iter().copied())),
-                rate(median(result.bare.iter().copied())),
-                ratio_with_spread(
-                    result
-                        .newswire
-                        .iter()
-                        .zip(&result.bare)
-                        .map(|(newswire, bare)| newswire / bare)
+                rate(result.messages_per_second(Contender::Newswire)),
+                rate(result.messages_per_second(Contender::Bare)),
+                result.rounds.ratio(
+                    Contender::Newswire as usize,
+                    Contender::Bare as usize,
+                    |streamed| streamed.messages_per_second
                 ),
-                median(result.newswire_peak.iter().copied()) / (1024.0 * 1024.0),
+                result.newswire_peak() / (1024.0 * 1024.0),
             );
         }
         if let [smallest, .., largest] = self.0.as_slice() {
@@ -58,8 +76,7 @@ impl StreamResults {
                 "  peak memory {} vs {} articles: {:.2} (target <= 1.20)",
                 rate(largest.count as f64),
                 rate(smallest.count as f64),
-                median(largest.newswire_peak.iter().copied())
-                    / median(smallest.newswire_peak.iter().copied()),
+                largest.newswire_peak() / smallest.newswire_peak(),
             );
         }
     }
@@ -83,34 +100,14 @@ pub async fn measure(
             populate(data.path(), count, documents).await?;
             data.mark_filled()?;
         }
-        let mut result = StreamResult {
-            count,
-            newswire: Vec::new(),
-            bare: Vec::new(),
-            newswire_peak: Vec::new(),
-        };
-        for round in 0..rounds {
-            let order = if round % 2 == 0 {
-                [Contender::Newswire, Contender::Bare]
-            } else {
-                [Contender::Bare, Contender::Newswire]
-            };
-            for contender in order {
-                progress(&format!(
-                    "StreamArticles round {}/{rounds}: {contender:?}, {count} articles",
-                    round + 1
-                ));
-                let (messages_per_second, peak) = one_round(contender, data.path(), count).await?;
-                match contender {
-                    Contender::Newswire => {
-                        result.newswire.push(messages_per_second);
-                        result.newswire_peak.push(peak as f64);
-                    }
-                    Contender::Bare => result.bare.push(messages_per_second),
-                }
-            }
-        }
-        results.push(result);
+        let rounds = Contender::alternate(
+            rounds,
+            "StreamArticles",
+            &format!("{count} articles"),
+            async |contender| one_round(contender, data.path(), count).await,
+        )
+        .await?;
+        results.push(StreamResult { count, rounds });
     }
     Ok(StreamResults(results))
 }
@@ -171,12 +168,9 @@ impl Database {
 async fn populate(data: &Path, count: usize, documents: &[SourcedDocument]) -> anyhow::Result<()> {
     let data_path = data.display().to_string();
     let child = PinnedChild::start(&["serve-newswire", "127.0.0.1:0", &data_path])?;
-    let (address, _) = child
-        .first_line()
-        .split_once(' ')
-        .context("the child announces ADDRESS PID")?;
-    let mut client = ArticleServiceClient::new(connect(&format!("http://{address}")).await?)
-        .max_encoding_message_size(64 * 1024 * 1024);
+    let mut client =
+        ArticleServiceClient::new(connect(&format!("http://{}", child.address()?)).await?)
+            .max_encoding_message_size(64 * 1024 * 1024);
     let documents = documents.to_vec();
     let requests = (0..count).map(move |index| {
         let document = &documents[index % documents.len()];
@@ -198,20 +192,16 @@ async fn populate(data: &Path, count: usize, documents: &[SourcedDocument]) -> a
 
 /// Streams everything once from a fresh child; messages/s and the child's
 /// peak resident set.
-async fn one_round(contender: Contender, data: &Path, count: usize) -> anyhow::Result<(f64, u64)> {
+async fn one_round(contender: Contender, data: &Path, count: usize) -> anyhow::Result<Streamed> {
     let data_path = data.display().to_string();
     let count_text = count.to_string();
     let child = match contender {
         Contender::Newswire => PinnedChild::start(&["serve-newswire", "127.0.0.1:0", &data_path])?,
         Contender::Bare => PinnedChild::start(&["serve-bare", "127.0.0.1:0", &count_text])?,
     };
-    let (address, pid) = child
-        .first_line()
-        .split_once(' ')
-        .context("the child announces ADDRESS PID")?;
-    let pid: u32 = pid.parse()?;
-    let mut client = ArticleServiceClient::new(connect(&format!("http://{address}")).await?)
-        .max_decoding_message_size(64 * 1024 * 1024);
+    let mut client =
+        ArticleServiceClient::new(connect(&format!("http://{}", child.address()?)).await?)
+            .max_decoding_message_size(64 * 1024 * 1024);
     let started = Instant::now();
     let mut stream = client
         .stream_articles(StreamArticlesRequest::default())
@@ -225,10 +215,13 @@ async fn one_round(contender: Contender, data: &Path, count: usize) -> anyhow::R
     if received != count {
         bail!("{contender:?} streamed {received} of {count}");
     }
-    let peak = peak_resident_bytes(pid)?;
+    let peak = peak_resident_bytes(child.pid())?;
     drop(client);
     child.stop().await?;
-    Ok((count as f64 / elapsed.as_secs_f64(), peak))
+    Ok(Streamed {
+        messages_per_second: count as f64 / elapsed.as_secs_f64(),
+        peak,
+    })
 }
 
 /// The peak resident set (VmHWM) of process `pid`.

@@ -1,12 +1,41 @@
 //! What every benchmark's server child shares: its runtime, its one line
-//! on stdout, and the signal to stop (its parent closing stdin).
+//! on stdout, the signal to stop (its parent closing stdin), and newswire
+//! served the one way the benchmarks serve it.
 
 use std::io::{Read, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use newswire::store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+/// A server child stops by itself after this long, should its parent
+/// vanish without closing the pipe.
+pub const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// Serves newswire over the store `open_store` opens, on `address`,
+/// through the library's own `server::run` with the benchmark settings,
+/// until stdin closes. The store is open before the address is announced,
+/// so the parent's clock never runs while it opens.
+pub fn serve_newswire(
+    address: &str,
+    open_store: impl AsyncFnOnce() -> anyhow::Result<Arc<dyn Store>>,
+) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let store = open_store().await?;
+        let listener = bind(address).await?;
+        announce(&listener)?;
+        newswire::server::run(
+            listener,
+            store,
+            &super::settings::benchmark_settings(),
+            stdin_closed(SERVER_LIFETIME_LIMIT),
+        )
+        .await
+    })
+}
 
 /// The runtime of a server child: multi-threaded as in production, its
 /// worker count taken from `TOKIO_WORKER_THREADS` (1 under the benchmark).
@@ -15,6 +44,13 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("building the server runtime")
+}
+
+/// Binds the listener a server child serves on.
+pub async fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding {address}"))
 }
 
 /// Prints the bound address as the child's one line.

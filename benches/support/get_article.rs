@@ -14,7 +14,8 @@ use super::corpus::SourcedDocument;
 use super::import;
 use super::load::{self, LoadOutcome, LoadShape, Target};
 use super::process::PinnedChild;
-use super::report::{median, percent, progress, rate, ratio, ratio_with_spread};
+use super::report::{percent, progress, rate, ratio};
+use super::rounds::Rounds;
 
 /// The servers GetArticle load runs against, in report order.
 const NEWSWIRE: usize = 0;
@@ -25,10 +26,10 @@ const SERVER_NAMES: [&str; 2] = ["newswire", "bare tonic"];
 /// (about 95% here); below it, the round measured the neighbours too.
 const SATURATED: f64 = 0.9;
 
-/// The GetArticle comparison: `rounds[round][server]`, servers indexed as
-/// `SERVER_NAMES`.
+/// The GetArticle comparison: each server's load outcome per round,
+/// servers indexed as `SERVER_NAMES`.
 pub struct GetArticleRounds {
-    rounds: Vec<Vec<LoadOutcome>>,
+    rounds: Rounds<LoadOutcome>,
     fixed_response_bytes: usize,
     /// Smallest, mean and largest encoded real response.
     real_response_bytes: (usize, usize, usize),
@@ -86,18 +87,16 @@ pub async fn measure(
             check_keys: false,
         },
     ];
-    let round_count = rounds;
-    let mut rounds = Vec::with_capacity(round_count);
-    for round in 0..round_count {
-        // Rotate who goes first, so a burst of noise favours no one.
-        let mut outcomes = vec![LoadOutcome::default(); targets.len()];
-        for turn in 0..targets.len() {
-            let server = (round + turn) % targets.len();
-            outcomes[server] = load::measure(&targets[server], &keys, shape).await?;
-        }
-        print_get_article_round(round, &outcomes);
-        rounds.push(outcomes);
-    }
+    let rounds = Rounds::measure(
+        rounds,
+        targets.len(),
+        async |_, server| load::measure(&targets[server], &keys, shape).await,
+        |round, outcomes| {
+            print_get_article_round(round, outcomes);
+            Ok(())
+        },
+    )
+    .await?;
     drop(targets);
     progress("stopping the GetArticle servers");
     bare.stop().await?;
@@ -148,21 +147,6 @@ fn print_get_article_round(round: usize, outcomes: &[LoadOutcome]) {
 }
 
 impl GetArticleRounds {
-    /// The median over rounds of `pick` for `server`.
-    fn median_of(&self, server: usize, pick: fn(&LoadOutcome) -> f64) -> f64 {
-        median(self.rounds.iter().map(|outcomes| pick(&outcomes[server])))
-    }
-
-    /// The median over rounds of the per-round ratio `pick(server) /
-    /// pick(BARE)`, with its lowest and highest.
-    fn median_ratio(&self, server: usize, pick: fn(&LoadOutcome) -> f64) -> String {
-        ratio_with_spread(
-            self.rounds
-                .iter()
-                .map(|outcomes| pick(&outcomes[server]) / pick(&outcomes[BARE])),
-        )
-    }
-
     /// Prints the summary; false if any call failed.
     pub fn print(&self, shape: LoadShape) -> bool {
         println!(
@@ -172,33 +156,37 @@ impl GetArticleRounds {
         );
         let mut clean = true;
         for (server, name) in SERVER_NAMES.iter().enumerate() {
-            let (ok, errors, first_error) = self
-                .rounds
-                .iter()
-                .map(|outcomes| &outcomes[server])
-                .fold((0, 0, None::<String>), |(ok, errors, first), outcome| {
+            let (ok, errors, first_error) = self.rounds.of(server).fold(
+                (0, 0, None::<String>),
+                |(ok, errors, first), outcome| {
                     (
                         ok + outcome.ok,
                         errors + outcome.errors,
                         first.or_else(|| outcome.first_error.clone()),
                     )
-                });
+                },
+            );
             clean &= errors == 0;
             let ratios = if server == BARE {
                 String::new()
             } else {
                 format!(
                     "; ratio {} (per server CPU second: {})",
-                    self.median_ratio(server, LoadOutcome::calls_per_second),
-                    self.median_ratio(server, LoadOutcome::calls_per_server_cpu_second),
+                    self.rounds
+                        .ratio(server, BARE, LoadOutcome::calls_per_second),
+                    self.rounds
+                        .ratio(server, BARE, LoadOutcome::calls_per_server_cpu_second),
                 )
             };
             println!(
                 "  {name}: {} calls/s, {} per server CPU second, server core {} busy, load generator {}{ratios}",
-                rate(self.median_of(server, LoadOutcome::calls_per_second)),
-                rate(self.median_of(server, LoadOutcome::calls_per_server_cpu_second)),
-                percent(self.median_of(server, LoadOutcome::server_utilisation)),
-                percent(self.median_of(server, LoadOutcome::client_utilisation)),
+                rate(self.rounds.median(server, LoadOutcome::calls_per_second)),
+                rate(
+                    self.rounds
+                        .median(server, LoadOutcome::calls_per_server_cpu_second)
+                ),
+                percent(self.rounds.median(server, LoadOutcome::server_utilisation)),
+                percent(self.rounds.median(server, LoadOutcome::client_utilisation)),
             );
             println!(
                 "    {ok} OK calls, {errors} errors{}",
@@ -210,8 +198,8 @@ impl GetArticleRounds {
         println!("  target: newswire / bare tonic >= 0.80");
         let disturbed = self
             .rounds
-            .iter()
-            .filter(|outcomes| outcomes[BARE].server_utilisation() < SATURATED)
+            .of(BARE)
+            .filter(|outcome| outcome.server_utilisation() < SATURATED)
             .count();
         if disturbed > 0 {
             println!(

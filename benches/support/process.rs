@@ -94,6 +94,15 @@ impl PinnedChild {
             .with_context(|| format!("child printed {:?}, not an address", self.first_line))
     }
 
+    /// The child's process id: `taskset` runs it in its own process.
+    #[allow(
+        dead_code,
+        reason = "the streams benchmark reads its children's memory; the service benchmark does not"
+    )]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The child's scheduling policy and priority.
     pub fn scheduling(&self) -> String {
         scheduling(self.child.id())

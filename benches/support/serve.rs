@@ -1,50 +1,19 @@
-//! What the pinned children run: the newswire server, the bare baseline
-//! server, and the raw SQLite insert baseline. Each prints one line on
-//! stdout, then (servers) serves until its stdin closes.
+//! What the service benchmark's own pinned children run: the bare
+//! baseline server and the raw SQLite insert baseline. (newswire itself is
+//! `sqlite_server.rs`.) Each prints one line on stdout, then (the server)
+//! serves until its stdin closes.
 
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use newswire::proto::GetArticleResponse;
-use newswire::proto::article_service_server::ArticleServiceServer;
 use newswire::store::sqlite::SqliteStore;
 use prost::Message;
-use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 
 use super::bare::BareArticleService;
-use super::child::{announce, runtime, stdin_closed};
-use super::{corpus, raw};
-
-/// A server child stops by itself after this long, should its parent
-/// vanish without closing the pipe.
-const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(15 * 60);
-
-/// `serve-newswire ADDRESS DATA_DIRECTORY`: newswire over the SQLite
-/// database in DATA_DIRECTORY, through the library's own `server::run`, on
-/// a listener bound as `src/main.rs` binds it.
-pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
-    let [address, data] = arguments else {
-        bail!("usage: serve-newswire ADDRESS DATA_DIRECTORY");
-    };
-    runtime()?.block_on(async {
-        let store = newswire::store::open_embedded(&Path::new(data).join("newswire.sqlite3"))
-            .context("opening the SQLite store")?;
-        let listener = TcpListener::bind(address)
-            .await
-            .with_context(|| format!("binding {address}"))?;
-        announce(&listener)?;
-        newswire::server::run(
-            listener,
-            store,
-            &super::settings::benchmark_settings(),
-            stdin_closed(SERVER_LIFETIME_LIMIT),
-        )
-        .await
-    })
-}
+use super::{bare_server, corpus, raw};
 
 /// `serve-bare ADDRESS RESPONSE_FILE`: the bare baseline, answering every
 /// GetArticle with the encoded response in RESPONSE_FILE.
@@ -54,20 +23,7 @@ pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
     };
     let encoded = std::fs::read(response_file).context("reading the fixed response")?;
     let response = GetArticleResponse::decode(encoded.as_slice()).context("decoding it")?;
-    runtime()?.block_on(async {
-        let listener = TcpListener::bind(address)
-            .await
-            .with_context(|| format!("binding {address}"))?;
-        announce(&listener)?;
-        // Accepted as `Server::serve` accepts, with tonic's default
-        // `tcp_nodelay(true)`: a bare tonic server as tonic ships it.
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        tonic::transport::Server::builder()
-            .add_service(ArticleServiceServer::new(BareArticleService { response }))
-            .serve_with_incoming_shutdown(incoming, stdin_closed(SERVER_LIFETIME_LIMIT))
-            .await
-            .context("serving")
-    })
+    bare_server::serve(address, BareArticleService { response })
 }
 
 /// `raw-insert DATA_DIRECTORY corpus|history one-transaction|like-the-store`:

@@ -1,17 +1,13 @@
-//! The pinned children: newswire, and the bare baseline that broadcasts
-//! pre-built events. Each prints `ADDRESS PID` on stdout, then serves
-//! until its stdin closes.
+//! The bare baseline's server child, which broadcasts pre-built events
+//! (newswire itself is `support/sqlite_server.rs`).
 
-use std::io::Write;
-use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures::stream::{self, BoxStream, StreamExt};
 use newswire::article::{Article, ArticleId, ArticleKey, Etag, Revision};
 use newswire::proto::article_event::Type;
-use newswire::proto::article_service_server::{ArticleService, ArticleServiceServer};
+use newswire::proto::article_service_server::ArticleService;
 use newswire::proto::{
     ArticleEvent, BatchGetArticlesRequest, BatchGetArticlesResponse, CreateArticleRequest,
     CreateArticleResponse, DeleteArticleRequest, DeleteArticleResponse, GetArticleRequest,
@@ -20,45 +16,17 @@ use newswire::proto::{
     UpdateArticleResponse, WatchArticlesRequest, WatchArticlesResponse,
 };
 use newswire::wire::{article_to_proto, timestamp};
-use tokio::net::TcpListener;
 use tokio::sync::broadcast;
-use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::child::{runtime, stdin_closed};
-use super::corpus;
-
-/// A server child stops by itself after this long, should its parent
-/// vanish without closing the pipe.
-const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(30 * 60);
-
-/// `serve-newswire ADDRESS DATA_DIRECTORY`: newswire over a fresh SQLite
-/// database, through the library's `server::run`.
-pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
-    let [address, data] = arguments else {
-        bail!("usage: serve-newswire ADDRESS DATA_DIRECTORY");
-    };
-    runtime()?.block_on(async {
-        let store = newswire::store::open_embedded(&Path::new(data).join("newswire.sqlite3"))
-            .context("opening the SQLite store")?;
-        let listener = TcpListener::bind(address.as_str()).await?;
-        announce(&listener)?;
-        newswire::server::run(
-            listener,
-            store,
-            &crate::settings::benchmark_settings(),
-            stdin_closed(SERVER_LIFETIME_LIMIT),
-        )
-        .await
-    })
-}
+use super::{bare_server, corpus};
 
 /// `serve-bare ADDRESS [STREAM_COUNT]`: the baseline. Every ImportArticles
 /// item makes it broadcast the next pre-built event (the corpus article it
 /// would be, as newswire sends it) to every watcher; nothing else happens
 /// per item. StreamArticles streams STREAM_COUNT pre-built messages (the
 /// corpus articles again and again).
-pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
+pub fn serve(arguments: &[String]) -> anyhow::Result<()> {
     let (address, stream_count) = match arguments {
         [address] => (address, 0),
         [address, count] => (address, count.parse().context("STREAM_COUNT")?),
@@ -73,26 +41,15 @@ pub fn bare(arguments: &[String]) -> anyhow::Result<()> {
             resume_token: "djF8MDEyMzQ1Njc4OWFiY2RlZnwxNzAwMDAwMDAwMDAwMDAwfDAxOTAwMDAwLTAwMDAtNzAwMC04MDAwLTAwMDAwMDAwMDAwMA".to_string(),
         })
         .collect();
-    runtime()?.block_on(async {
-        let listener = TcpListener::bind(address.as_str()).await?;
-        announce(&listener)?;
-        let (sender, _) = broadcast::channel(4096);
-        let service = BareFeed {
-            events,
-            sender,
-            next: Mutex::new(0),
-            stream_messages: std::sync::Arc::new(stream_messages),
-            stream_count,
-        };
-        tonic::transport::Server::builder()
-            .add_service(ArticleServiceServer::new(service))
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                stdin_closed(SERVER_LIFETIME_LIMIT),
-            )
-            .await
-            .context("serving")
-    })
+    let (sender, _) = broadcast::channel(4096);
+    let service = BareFeed {
+        events,
+        sender,
+        next: Mutex::new(0),
+        stream_messages: std::sync::Arc::new(stream_messages),
+        stream_count,
+    };
+    bare_server::serve(address, service)
 }
 
 /// The corpus as the CREATED events newswire would send, built once.
@@ -242,12 +199,4 @@ impl ArticleService for BareFeed {
         });
         Ok(Response::new(events.boxed()))
     }
-}
-
-/// Prints `ADDRESS PID`, the child's one line.
-fn announce(listener: &TcpListener) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{} {}", listener.local_addr()?, std::process::id())?;
-    stdout.flush()?;
-    Ok(())
 }
