@@ -3,13 +3,11 @@
 //!
 //! The service is generated twice: once with every message as written (the
 //! client, and a server for test doubles and baselines), and once as the
-//! server newswire serves, whose WatchArticles answers are
-//! `api::watch_response::WatchResponse` (a change event encoded once and
-//! sent to every watcher, rather than a message built for each), whose
-//! StreamArticles answers are `api::stream::StreamResponse` (an article as
-//! the store keeps it encoded, rather than parsed and encoded again), and
-//! whose GetArticle answers are `api::get_response::GetArticleAnswer` (the
-//! bytes kept for an article the store's read cache shares).
+//! server newswire serves, whose GetArticle, StreamArticles and
+//! WatchArticles answers are the hand-written messages of the same names in
+//! `proto::preencoded`, written from bytes newswire already holds (an
+//! article the store's read cache shares, an article as the store keeps it
+//! encoded, a change's event encoded once for all its watchers).
 
 use std::{env, path::PathBuf};
 
@@ -37,16 +35,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .out_dir(&served)
         .extern_path(".newswire.v1", "crate::proto")
         .extern_path(
-            ".newswire.v1.WatchArticlesResponse",
-            "crate::api::watch_response::WatchResponse",
+            ".newswire.v1.GetArticleResponse",
+            "crate::proto::preencoded::GetArticleResponse",
         )
         .extern_path(
             ".newswire.v1.StreamArticlesResponse",
-            "crate::api::stream::StreamResponse",
+            "crate::proto::preencoded::StreamArticlesResponse",
         )
         .extern_path(
-            ".newswire.v1.GetArticleResponse",
-            "crate::api::get_response::GetArticleAnswer",
+            ".newswire.v1.WatchArticlesResponse",
+            "crate::proto::preencoded::WatchArticlesResponse",
         )
         .compile_fds(descriptors)?;
     Ok(())

@@ -7,8 +7,9 @@
 //! - `error`    the one domain error type
 //! - `store`    the `Store` contract; `store::sqlite` the embedded default
 //! - `watch`    the change feed: one change-log reader per process, fanned out to watchers
-//! - `proto`    the generated protobuf and gRPC code
-//! - `wire`     domain values as protobuf, and the encoded article the stores keep
+//! - `proto`    the generated protobuf and gRPC code, and the answers written from pre-encoded bytes
+//! - `convert`  protobuf ⇄ domain, both ways, for the server and the client alike
+//! - `wire`     the encoded article the stores keep
 //! - `api`      the gRPC edge: validate → convert → call the store → map the error
 //! - `synthetic` articles drawn from a real corpus' distributions, and `generate`
 //! - `client`   the `import`, `export` and `watch` commands
@@ -26,6 +27,7 @@ pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod convert;
 pub mod document;
 pub mod error;
 pub mod gate;

@@ -8,8 +8,8 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 
-use newswire::api::convert::article_from_proto;
 use newswire::article::ArticleContent;
+use newswire::convert::from_proto::article_from_proto;
 use newswire::proto::{
     self, Article, ArticleQuery, BatchGetArticlesRequest, CreateArticleRequest,
     DeleteArticleRequest, GetArticleRequest, ImportArticlesRequest, ListArticlesRequest,

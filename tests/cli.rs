@@ -185,8 +185,8 @@ async fn replaying_the_history_leaves_the_last_version_of_every_document() {
             .into_inner()
             .article
             .expect("an article");
-        let (_, served) =
-            newswire::api::convert::article_from_proto(&article, "article").expect("converts");
+        let (_, served) = newswire::convert::from_proto::article_from_proto(&article, "article")
+            .expect("converts");
         let expected = newswire::document::parse(key, document).expect("parses");
         assert_eq!(served, expected, "{key} holds its last version");
     }

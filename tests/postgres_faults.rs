@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::channel::mpsc;
-use newswire::api::convert::article_from_proto;
 use newswire::article::{ArticleContent, Revision};
+use newswire::convert::from_proto::article_from_proto;
 use newswire::proto::{
     self, Article, ArticleQuery, CreateArticleRequest, GetArticleRequest, ImportArticlesRequest,
     ImportArticlesResponse, ListArticlesRequest, get_article_request,

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-use newswire::api::convert::article_from_proto;
 use newswire::article::{ArticleContent, Revision};
+use newswire::convert::from_proto::article_from_proto;
 use newswire::proto::{
     self, Article, CreateArticleRequest, DeleteArticleRequest, GetArticleRequest,
     ImportArticlesRequest, ListArticlesRequest, UpdateArticleRequest, get_article_request,

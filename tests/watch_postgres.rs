@@ -17,8 +17,8 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use newswire::api::convert::article_from_proto;
 use newswire::article::ArticleContent;
+use newswire::convert::from_proto::article_from_proto;
 use newswire::proto::article_event::{FilterTransition, Type};
 use newswire::proto::article_service_client::ArticleServiceClient;
 use newswire::proto::{

@@ -42,6 +42,30 @@ impl ArticleRef {
             None => Self::default(),
         }
     }
+
+    /// The article a delete removed, and the revision of the delete.
+    pub fn of_deleted(response: &proto::DeleteArticleResponse) -> Self {
+        Self {
+            id: Some(response.id.clone()),
+            key: Some(response.key.clone()),
+            detail: Some(format!("revision {}", response.revision)),
+        }
+    }
+
+    /// An import's counts, as the detail of its record.
+    pub fn of_import(summary: &proto::ImportArticlesResponse) -> Self {
+        Self {
+            detail: Some(format!(
+                "created {}, updated {}, unchanged {}, failed {}, last revision {}",
+                summary.created,
+                summary.updated,
+                summary.unchanged,
+                summary.failed,
+                summary.last_revision
+            )),
+            ..Self::default()
+        }
+    }
 }
 
 /// What the gate learnt about the call.

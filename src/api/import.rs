@@ -16,10 +16,7 @@ use futures::future::{Either, select};
 use tokio_stream::StreamExt;
 use tonic::Status;
 
-use crate::api::convert::{article_from_proto, require_complete};
-use crate::api::status::to_status;
-use crate::article::ArticleKey;
-use crate::document;
+use crate::convert::requests::import_item_from_proto;
 use crate::error::Error;
 use crate::proto::{self, import_articles_request::Item};
 use crate::store::{Store, StoreResult, UpsertItem, UpsertOutcome};
@@ -153,7 +150,7 @@ impl Batch {
         message: proto::ImportArticlesRequest,
         summary: &mut proto::ImportArticlesResponse,
     ) {
-        match item_from_message(&message) {
+        match import_item_from_proto(&message) {
             Ok(item) => {
                 self.bytes += match &message.item {
                     Some(Item::Document(text)) => text.len(),
@@ -189,7 +186,7 @@ struct Committed {
 impl Committed {
     /// Counts the outcomes; the store's failure as a whole is the call's.
     fn record(self, summary: &mut proto::ImportArticlesResponse) -> Result<(), Status> {
-        let outcomes = self.outcomes.map_err(to_status)?;
+        let outcomes = self.outcomes?;
         for ((index, source), outcome) in self.origins.into_iter().zip(outcomes) {
             match outcome {
                 Ok(UpsertOutcome::Created(article)) => {
@@ -210,28 +207,6 @@ impl Committed {
             }
         }
         Ok(())
-    }
-}
-
-/// The key and content of one import item.
-fn item_from_message(message: &proto::ImportArticlesRequest) -> Result<UpsertItem, Error> {
-    let source = (!message.source.is_empty()).then_some(message.source.as_str());
-    match &message.item {
-        Some(Item::Document(text)) => {
-            let content = document::parse(source.unwrap_or("document"), text)?;
-            let key = ArticleKey::default_for(source, &content)?;
-            Ok(UpsertItem { key, content })
-        }
-        Some(Item::Article(article)) => {
-            let (key, content) = article_from_proto(article, "article")?;
-            require_complete(article, &content, "article")?;
-            let key = match key {
-                Some(key) => key,
-                None => ArticleKey::default_for(source, &content)?,
-            };
-            Ok(UpsertItem { key, content })
-        }
-        None => Err(Error::invalid("item", "set document or article")),
     }
 }
 

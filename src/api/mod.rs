@@ -1,41 +1,36 @@
-//! The gRPC edge. Each RPC reads: validate → convert → call the store → map
-//! the error. Only this module, `wire` and `proto` know the generated types.
+//! The gRPC edge. Each RPC reads: validate and convert the request
+//! (`convert::requests`), call the store, convert the answer
+//! (`convert::to_proto`); a domain `Error` becomes its status through `?`
+//! (`status`).
 
 mod audit;
-pub mod convert;
-pub mod get_response;
+pub mod encoded_answers;
 mod import;
-mod lookup;
-mod page_token;
 pub mod status;
 pub mod stream;
 pub mod stream_limits;
-mod update_mask;
 pub mod watch;
-pub mod watch_response;
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::article::{ArticleKey, ArticlePatch};
+use crate::article::{Article, Lookup};
 use crate::audit::AuditLog;
+use crate::convert::lookup;
+use crate::convert::requests::{self, Update};
+use crate::convert::to_proto::{article_into_proto, deleted_to_proto, page_into_proto};
 use crate::error::Error;
+use crate::proto::preencoded::GetArticleResponse;
 use crate::proto::{self, served::article_service_server::ArticleService};
-use crate::query::{Order, PageRequest, PageSize};
 use crate::store::Store;
 use crate::watch::Feed;
-use crate::wire::{article_into_proto, article_to_proto};
 use audit::ArticleRef;
-use convert::{article_from_proto, query_from_proto, require_complete};
-use get_response::{ENCODED_ANSWERS, EncodedAnswers, GetArticleAnswer};
-use status::to_status;
+use encoded_answers::{ENCODED_ANSWERS, EncodedAnswers};
 use stream_limits::StreamLimits;
 
+pub use crate::convert::lookup::MAX_BATCH_GET;
 pub use import::{MAX_IMPORT_BATCH, MAX_IMPORT_BATCH_BYTES};
-
-/// Most ids, keys or URLs in one BatchGetArticles request.
-pub const MAX_BATCH_GET: usize = 1000;
 
 /// The ArticleService implementation over any store.
 #[derive(Clone)]
@@ -80,11 +75,10 @@ impl ArticleService for ArticleApi {
     async fn get_article(
         &self,
         request: Request<proto::GetArticleRequest>,
-    ) -> Result<Response<GetArticleAnswer>, Status> {
-        let lookup = lookup::from_get_request(request.get_ref()).map_err(to_status)?;
-        let article = self.store.get_shared(&lookup).await.map_err(to_status)?;
-        let article =
-            article.ok_or_else(|| to_status(Error::NotFound(vec![lookup.to_string()])))?;
+    ) -> Result<Response<GetArticleResponse>, Status> {
+        let lookup = lookup::from_get_request(request.get_ref())?;
+        let article = self.store.get_shared(&lookup).await?;
+        let article = article.ok_or_else(|| Error::NotFound(vec![lookup.to_string()]))?;
         Ok(Response::new(self.answers.answer(&article)))
     }
 
@@ -92,36 +86,21 @@ impl ArticleService for ArticleApi {
         &self,
         request: Request<proto::BatchGetArticlesRequest>,
     ) -> Result<Response<proto::BatchGetArticlesResponse>, Status> {
-        let lookups = lookup::from_batch_request(request.get_ref()).map_err(to_status)?;
-        let found = self.store.get_many(&lookups).await.map_err(to_status)?;
-        let missing: Vec<String> = lookups
-            .iter()
-            .zip(&found)
-            .filter(|(_, article)| article.is_none())
-            .map(|(lookup, _)| lookup.to_string())
-            .collect();
-        if !missing.is_empty() {
-            return Err(to_status(Error::NotFound(missing)));
-        }
-        let articles = found.iter().flatten().map(article_to_proto).collect();
-        Ok(Response::new(proto::BatchGetArticlesResponse { articles }))
+        let lookups = lookup::from_batch_request(request.get_ref())?;
+        let found = self.store.get_many(&lookups).await?;
+        let articles = all_found(&lookups, found)?;
+        Ok(Response::new(proto::BatchGetArticlesResponse {
+            articles: articles.into_iter().map(article_into_proto).collect(),
+        }))
     }
 
     async fn list_articles(
         &self,
         request: Request<proto::ListArticlesRequest>,
     ) -> Result<Response<proto::ListArticlesResponse>, Status> {
-        let request = request.get_ref();
-        let page = page_request(request).map_err(to_status)?;
-        let (query, order) = (page.query.clone(), page.order);
-        let page = self.store.list(&page).await.map_err(to_status)?;
-        Ok(Response::new(proto::ListArticlesResponse {
-            articles: page.articles.into_iter().map(article_into_proto).collect(),
-            next_page_token: page
-                .next
-                .map(|cursor| page_token::encode(&query, order, cursor))
-                .unwrap_or_default(),
-        }))
+        let page_request = requests::list_from_proto(request.get_ref())?;
+        let page = self.store.list(&page_request).await?;
+        Ok(Response::new(page_into_proto(page, &page_request)))
     }
 
     async fn create_article(
@@ -130,7 +109,7 @@ impl ArticleService for ArticleApi {
     ) -> Result<Response<proto::CreateArticleResponse>, Status> {
         let target = ArticleRef::of_article(request.get_ref().article.as_ref());
         let context = audit::context(&request);
-        let result = self.create(request).await;
+        let result = self.create(request.get_ref()).await;
         self.audit_write("CreateArticle", context, target, result, |response| {
             ArticleRef::of_article(response.article.as_ref())
         })
@@ -142,7 +121,7 @@ impl ArticleService for ArticleApi {
     ) -> Result<Response<proto::UpdateArticleResponse>, Status> {
         let target = ArticleRef::of_article(request.get_ref().article.as_ref());
         let context = audit::context(&request);
-        let result = self.update(request).await;
+        let result = self.update(request.get_ref()).await;
         self.audit_write("UpdateArticle", context, target, result, |response| {
             ArticleRef::of_article(response.article.as_ref())
         })
@@ -154,14 +133,14 @@ impl ArticleService for ArticleApi {
     ) -> Result<Response<proto::DeleteArticleResponse>, Status> {
         let target = ArticleRef::of_delete(request.get_ref());
         let context = audit::context(&request);
-        let result = self.delete(request).await;
-        self.audit_write("DeleteArticle", context, target, result, |response| {
-            ArticleRef {
-                id: Some(response.id.clone()),
-                key: Some(response.key.clone()),
-                detail: Some(format!("revision {}", response.revision)),
-            }
-        })
+        let result = self.delete(request.get_ref()).await;
+        self.audit_write(
+            "DeleteArticle",
+            context,
+            target,
+            result,
+            ArticleRef::of_deleted,
+        )
     }
 
     type StreamArticlesStream = stream::ArticleStream;
@@ -170,8 +149,8 @@ impl ArticleService for ArticleApi {
         &self,
         request: Request<proto::StreamArticlesRequest>,
     ) -> Result<Response<Self::StreamArticlesStream>, Status> {
-        let stream = stream::start(Arc::clone(&self.store), request.get_ref())?;
-        Ok(Response::new(stream))
+        let first = requests::stream_from_proto(request.get_ref())?;
+        Ok(Response::new(stream::start(Arc::clone(&self.store), first)))
     }
 
     type WatchArticlesStream = watch::EventStream;
@@ -180,7 +159,8 @@ impl ArticleService for ArticleApi {
         &self,
         request: Request<proto::WatchArticlesRequest>,
     ) -> Result<Response<Self::WatchArticlesStream>, Status> {
-        let events = watch::start(&self.feed, request.get_ref())?;
+        let watch_request = requests::watch_from_proto(request.get_ref())?;
+        let events = watch::start(&self.feed, watch_request);
         Ok(Response::new(self.stream_limits.watch(events)?))
     }
 
@@ -190,25 +170,14 @@ impl ArticleService for ArticleApi {
     ) -> Result<Response<proto::ImportArticlesResponse>, Status> {
         let context = audit::context(&request);
         let stream = self.stream_limits.bound(request.into_inner());
-        let result = import::run(self.store.as_ref(), stream)
-            .await
-            .map(Response::new);
+        let result = import::run(self.store.as_ref(), stream).await;
+        let result = result.map(Response::new);
         self.audit_write(
             "ImportArticles",
             context,
             ArticleRef::default(),
             result,
-            |summary| ArticleRef {
-                detail: Some(format!(
-                    "created {}, updated {}, unchanged {}, failed {}, last revision {}",
-                    summary.created,
-                    summary.updated,
-                    summary.unchanged,
-                    summary.failed,
-                    summary.last_revision
-                )),
-                ..ArticleRef::default()
-            },
+            ArticleRef::of_import,
         )
     }
 }
@@ -217,92 +186,55 @@ impl ArticleService for ArticleApi {
 impl ArticleApi {
     async fn create(
         &self,
-        request: Request<proto::CreateArticleRequest>,
+        request: &proto::CreateArticleRequest,
     ) -> Result<Response<proto::CreateArticleResponse>, Status> {
-        let article = request
-            .get_ref()
-            .article
-            .as_ref()
-            .ok_or_else(|| missing("article"))?;
-        let (key, content) = article_from_proto(article, "article").map_err(to_status)?;
-        require_complete(article, &content, "article").map_err(to_status)?;
-        let key = match key {
-            Some(key) => key,
-            None => ArticleKey::default_for(None, &content).map_err(to_status)?,
-        };
-        let stored = self.store.create(key, content).await.map_err(to_status)?;
+        let (key, content) = requests::create_from_proto(request)?;
+        let stored = self.store.create(key, content).await?;
         Ok(Response::new(proto::CreateArticleResponse {
-            article: Some(article_to_proto(&stored)),
+            article: Some(article_into_proto(stored)),
         }))
     }
 
     async fn update(
         &self,
-        request: Request<proto::UpdateArticleRequest>,
+        request: &proto::UpdateArticleRequest,
     ) -> Result<Response<proto::UpdateArticleResponse>, Status> {
-        let request = request.get_ref();
-        let article = request.article.as_ref().ok_or_else(|| missing("article"))?;
-        let target = lookup::update_target(article).map_err(to_status)?;
-        let fields =
-            update_mask::fields(article, request.update_mask.as_ref()).map_err(to_status)?;
-        let (key, source) = article_from_proto(article, "article").map_err(to_status)?;
-        let patch = ArticlePatch {
-            fields,
-            key,
-            source,
-        };
-        let expected = etag_precondition(&request.etag);
+        let Update {
+            target,
+            patch,
+            expected,
+        } = requests::update_from_proto(request)?;
         let stored = self
             .store
             .update(&target, &patch, expected.as_ref())
-            .await
-            .map_err(to_status)?;
+            .await?;
         Ok(Response::new(proto::UpdateArticleResponse {
-            article: Some(article_to_proto(&stored)),
+            article: Some(article_into_proto(stored)),
         }))
     }
 
     async fn delete(
         &self,
-        request: Request<proto::DeleteArticleRequest>,
+        request: &proto::DeleteArticleRequest,
     ) -> Result<Response<proto::DeleteArticleResponse>, Status> {
-        let request = request.get_ref();
-        let target = lookup::from_delete_request(request).map_err(to_status)?;
-        let expected = etag_precondition(&request.etag);
-        let deleted = self
-            .store
-            .delete(&target, expected.as_ref())
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(proto::DeleteArticleResponse {
-            id: deleted.id.to_string(),
-            key: deleted.key.as_str().to_string(),
-            revision: deleted.revision.0,
-        }))
+        let (target, expected) = requests::delete_from_proto(request)?;
+        let deleted = self.store.delete(&target, expected.as_ref()).await?;
+        Ok(Response::new(deleted_to_proto(&deleted)))
     }
 }
 
-/// The page a ListArticles request asks for.
-fn page_request(request: &proto::ListArticlesRequest) -> Result<PageRequest, Error> {
-    let query = query_from_proto(request.query.as_ref(), "query")?;
-    let order = Order::parse(&request.order_by)?;
-    let size = PageSize::parse(request.page_size)?;
-    let after = match request.page_token.as_str() {
-        "" => None,
-        token => Some(page_token::decode(token, &query, order, "page_token")?),
-    };
-    Ok(PageRequest {
-        query,
-        order,
-        size,
-        after,
-    })
-}
-
-fn etag_precondition(etag: &str) -> Option<crate::article::Etag> {
-    (!etag.is_empty()).then(|| crate::article::Etag(etag.to_string()))
-}
-
-fn missing(field: &str) -> Status {
-    to_status(Error::invalid(field, "is required"))
+/// The articles of a batch, in request order, or NOT_FOUND naming every
+/// lookup that found none.
+fn all_found(lookups: &[Lookup], found: Vec<Option<Article>>) -> Result<Vec<Article>, Error> {
+    let missing: Vec<String> = lookups
+        .iter()
+        .zip(&found)
+        .filter(|(_, article)| article.is_none())
+        .map(|(lookup, _)| lookup.to_string())
+        .collect();
+    if missing.is_empty() {
+        Ok(found.into_iter().flatten().collect())
+    } else {
+        Err(Error::NotFound(missing))
+    }
 }

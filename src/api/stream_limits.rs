@@ -14,6 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tonic::Status;
 
+use super::status;
 use crate::settings::LimitSettings;
 
 /// A boxed stream of messages or a final status, as a bounded call sends.
@@ -57,13 +58,7 @@ impl StreamLimits {
         let permit = Arc::clone(&self.watchers)
             .try_acquire_owned()
             .map(WatcherSlot::new)
-            .map_err(|_| {
-                Status::resource_exhausted(format!(
-                    "{} watch streams are open, the most this server allows \
-                     (limits.max_watchers); retry later or on another replica",
-                    self.max_watchers
-                ))
-            })?;
+            .map_err(|_| status::too_many_watchers(self.max_watchers))?;
         Ok(limited(
             stream,
             permit,
@@ -119,21 +114,13 @@ where
                 Ok(Some(item)) => Some((item, Some((stream, held)))),
                 Ok(None) => None,
                 Err(_) => {
-                    let status = match idle_timeout {
+                    let ending = match idle_timeout {
                         Some(idle) if Instant::now() < end_of_life => {
-                            Status::deadline_exceeded(format!(
-                                "the {what} carried no message for {} s \
-                                 (limits.stream_idle_timeout_seconds)",
-                                idle.as_secs()
-                            ))
+                            status::stream_idle(what, idle)
                         }
-                        _ => Status::unavailable(format!(
-                            "the {what} reached its lifetime of {} s \
-                             (limits.stream_max_lifetime_seconds); {resume}",
-                            max_lifetime.as_secs()
-                        )),
+                        _ => status::stream_lifetime_reached(what, max_lifetime, resume),
                     };
-                    Some((Err(status), None))
+                    Some((Err(ending), None))
                 }
             }
         },

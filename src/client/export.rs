@@ -6,8 +6,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::api::convert::article_from_proto;
 use crate::config::ExportConfig;
+use crate::convert::from_proto::article_from_proto;
 use crate::document;
 use crate::proto::ListArticlesRequest;
 

@@ -10,8 +10,8 @@ use std::io::Write;
 use anyhow::Context;
 use serde_json::{Map, Value, json};
 
-use crate::api::convert::article_from_proto;
 use crate::config::WatchConfig;
+use crate::convert::from_proto::article_from_proto;
 use crate::proto::{self, ArticleQuery, WatchArticlesRequest, article_event};
 
 /// Prints events until the server ends the watch (an error, reported on
@@ -123,7 +123,7 @@ fn article_json(article: &proto::Article) -> anyhow::Result<Value> {
 }
 
 fn rfc3339(time: &prost_types::Timestamp) -> String {
-    crate::api::convert::datetime(time, "time")
+    crate::convert::from_proto::datetime(time, "time")
         .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
         .unwrap_or_default()
 }

@@ -10,13 +10,12 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::Status;
 
+use super::refusal;
 use crate::settings::LimitSettings;
 
 /// A call's place among those being served; released when dropped.
@@ -66,26 +65,11 @@ impl Admission {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(
                 &governor::clock::DefaultClock::default(),
             ));
-            let message = format!(
-                "caller {caller:?} exceeded its rate limit (limits.requests_per_second_per_caller); \
-                 retry after {} ms",
-                wait.as_millis().max(1)
-            );
-            let details = ErrorDetails::with_retry_info(Some(wait.max(Duration::from_millis(1))));
-            return Err(Status::with_error_details(
-                Code::ResourceExhausted,
-                message,
-                details,
-            ));
+            return Err(refusal::rate_limited(caller, wait));
         }
-        self.in_flight.clone().try_acquire_owned().map_err(|_| {
-            let message = format!(
-                "the server is overloaded ({} calls in progress, limits.max_concurrent_requests); \
-                 retry with backoff",
-                self.max_in_flight
-            );
-            let details = ErrorDetails::with_retry_info(Some(Duration::from_millis(100)));
-            Status::with_error_details(Code::Unavailable, message, details)
-        })
+        self.in_flight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| refusal::overloaded(self.max_in_flight))
     }
 }

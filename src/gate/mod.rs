@@ -6,10 +6,12 @@
 //!
 //! - `admission`     per-caller rate limits and load shedding
 //! - `call_metrics`  the series every call is counted in, keyed once per method
+//! - `refusal`       the statuses the gate refuses or cuts a call with
 //! - `request_id`    the caller's `x-request-id`, or a fresh one
 
 pub mod admission;
 mod call_metrics;
+pub mod refusal;
 pub mod request_id;
 
 use std::future::Future;
@@ -202,11 +204,7 @@ impl Gate {
         tokio::select! {
             biased;
             response = call => response,
-            _ = cut.wait_for(|cut| *cut) => Ok(Status::unavailable(
-                "newswire is shutting down and ended this call after its grace period; \
-                 retry (imports are idempotent)",
-            )
-            .into_http()),
+            _ = cut.wait_for(|cut| *cut) => Ok(refusal::grace_period_over().into_http()),
         }
     }
 
@@ -258,7 +256,7 @@ impl Gate {
         let identity = self
             .access
             .check(path, &presented)
-            .map_err(|denial| (Status::new(denial.code, denial.message), denial.caller))?;
+            .map_err(|denial| (refusal::denied(denial.code, denial.message), denial.caller))?;
         let caller = identity.as_ref().map(|identity| identity.caller.as_str());
         let permit = self
             .admission

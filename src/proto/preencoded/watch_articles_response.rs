@@ -1,6 +1,5 @@
-//! The WatchArticles answer newswire sends: a `WatchArticlesResponse` on
-//! the wire, written for a change from the bytes every watcher of that
-//! change shares.
+//! The WatchArticles answer newswire sends, written for a change from the
+//! bytes every watcher of that change shares.
 //!
 //! A change event is the same for every watcher except its
 //! `filter_transition`. Protobuf lets a message's fields come in any order
@@ -15,18 +14,18 @@ use prost::bytes::{Buf, BufMut};
 use prost::encoding::{self, DecodeContext, WireType};
 use prost::{DecodeError, Message};
 
-use super::watch::event_to_proto;
-use crate::proto::{self, article_event};
+use crate::convert::to_proto::{event_to_proto, transition_to_proto};
+use crate::proto;
 use crate::watch::{FeedChange, FilterTransition, WatchEvent};
 
 /// `WatchArticlesResponse.event`.
-const EVENT_FIELD: u32 = 1;
+pub(super) const EVENT_FIELD: u32 = 1;
 /// `ArticleEvent.filter_transition`.
-const TRANSITION_FIELD: u32 = 5;
+pub(super) const TRANSITION_FIELD: u32 = 5;
 
-/// One answer of a watch stream.
+/// One `newswire.v1.WatchArticlesResponse` of a watch stream.
 #[derive(Debug, Clone)]
-pub enum WatchResponse {
+pub enum WatchArticlesResponse {
     /// A change shared with other watchers, and how it moved this watch's
     /// filter.
     Change {
@@ -38,13 +37,13 @@ pub enum WatchResponse {
     Message(Box<proto::WatchArticlesResponse>),
 }
 
-impl Default for WatchResponse {
+impl Default for WatchArticlesResponse {
     fn default() -> Self {
         Self::Message(Box::default())
     }
 }
 
-impl From<WatchEvent> for WatchResponse {
+impl From<WatchEvent> for WatchArticlesResponse {
     fn from(event: WatchEvent) -> Self {
         match event {
             WatchEvent::Change { change, transition } => Self::Change { change, transition },
@@ -55,7 +54,7 @@ impl From<WatchEvent> for WatchResponse {
     }
 }
 
-impl WatchResponse {
+impl WatchArticlesResponse {
     /// The same answer as a message.
     pub fn to_message(&self) -> proto::WatchArticlesResponse {
         match self {
@@ -83,13 +82,7 @@ fn shared_event(change: &Arc<FeedChange>) -> &[u8] {
 
 /// The transition's wire value, 0 (not written) when unchanged.
 fn transition_value(transition: FilterTransition) -> i32 {
-    use article_event::FilterTransition as Transition;
-    let value = match transition {
-        FilterTransition::Unchanged => Transition::Unspecified,
-        FilterTransition::Entered => Transition::Entered,
-        FilterTransition::Left => Transition::Left,
-    };
-    value as i32
+    transition_to_proto(transition) as i32
 }
 
 /// The length of the event: the shared bytes and the transition field.
@@ -102,7 +95,7 @@ fn event_len(shared: &[u8], transition: i32) -> usize {
     shared.len() + transition_len
 }
 
-impl Message for WatchResponse {
+impl Message for WatchArticlesResponse {
     fn encode_raw(&self, buf: &mut impl BufMut) {
         match self {
             Self::Change { change, transition } => {
@@ -195,7 +188,7 @@ mod tests {
             FilterTransition::Entered,
             FilterTransition::Left,
         ] {
-            let response = WatchResponse::Change {
+            let response = WatchArticlesResponse::Change {
                 change: Arc::clone(&change),
                 transition,
             };
@@ -213,16 +206,16 @@ mod tests {
 
     #[test]
     fn a_decoded_response_is_a_message() {
-        let message = WatchResponse::Change {
+        let message = WatchArticlesResponse::Change {
             change: change(),
             transition: FilterTransition::Left,
         }
         .to_message();
-        let decoded =
-            WatchResponse::decode(message.encode_to_vec().as_slice()).expect("the bytes decode");
+        let decoded = WatchArticlesResponse::decode(message.encode_to_vec().as_slice())
+            .expect("the bytes decode");
         match decoded {
-            WatchResponse::Message(decoded) => assert_eq!(*decoded, message),
-            WatchResponse::Change { .. } => panic!("decoding gave a shared change"),
+            WatchArticlesResponse::Message(decoded) => assert_eq!(*decoded, message),
+            WatchArticlesResponse::Change { .. } => panic!("decoding gave a shared change"),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! How requests name articles: ids, keys and URLs, checked and converted.
 
-use crate::api::MAX_BATCH_GET;
 use crate::article::{ArticleId, ArticleKey, Lookup};
 use crate::error::Error;
 use crate::proto;
 use crate::proto::{delete_article_request, get_article_request};
+
+/// Most ids, keys or URLs in one BatchGetArticles request.
+pub const MAX_BATCH_GET: usize = 1000;
 
 /// The article a GetArticle request names.
 pub fn from_get_request(request: &proto::GetArticleRequest) -> Result<Lookup, Error> {

@@ -1,6 +1,5 @@
-//! The GetArticle answer newswire sends: a `GetArticleResponse` on the wire,
-//! written from the encoded article kept for each article a store's read
-//! cache shares.
+//! The GetArticle answers of the articles a store's read cache shares, kept
+//! encoded.
 //!
 //! A store with a read cache hands out the same `Arc<Article>` on every hit
 //! (`Store::get_shared`), so every answer for it is the same bytes.
@@ -17,24 +16,14 @@ use prost::Message;
 use prost::bytes::Bytes;
 
 use crate::article::{Article, ArticleId};
-use crate::wire::article_to_proto;
+use crate::convert::to_proto::article_to_proto;
+use crate::proto::preencoded::GetArticleResponse;
 
 /// Articles whose answers are kept, least recently served dropped first:
 /// as many as the PostgreSQL store's default read cache holds. Each costs
 /// about the article's encoded size (1–10 KB); an article the store's cache
 /// has evicted keeps only its bytes until its entry is dropped or replaced.
 pub const ENCODED_ANSWERS: usize = crate::store::postgres::DEFAULT_READ_CACHE_ARTICLES;
-
-/// A `GetArticleResponse` with its article already encoded: the same bytes
-/// on the wire (an embedded message is a length-delimited field, as `bytes`
-/// is), so a client decodes the message `proto` describes, as with
-/// `api::stream::StreamResponse`. `proto::served` sends these (`build.rs`).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct GetArticleAnswer {
-    /// A `newswire.v1.Article`, encoded.
-    #[prost(bytes = "bytes", tag = "1")]
-    pub article: Bytes,
-}
 
 /// The encoded answers of the articles served lately.
 pub struct EncodedAnswers {
@@ -58,7 +47,7 @@ impl EncodedAnswers {
     }
 
     /// The answer for `article`, as the store returned it.
-    pub fn answer(&self, article: &Arc<Article>) -> GetArticleAnswer {
+    pub fn answer(&self, article: &Arc<Article>) -> GetArticleResponse {
         // Only an article someone else holds (the store's cache) can come
         // back as the same `Arc`; keeping the bytes of any other is waste.
         let shared = Arc::strong_count(article) > 1;
@@ -66,7 +55,7 @@ impl EncodedAnswers {
             && let Some((encoded_from, bytes)) = self.lock().get(&article.id)
             && std::ptr::eq(encoded_from.as_ptr(), Arc::as_ptr(article))
         {
-            return GetArticleAnswer {
+            return GetArticleResponse {
                 article: bytes.clone(),
             };
         }
@@ -75,7 +64,7 @@ impl EncodedAnswers {
             self.lock()
                 .insert(article.id, (Arc::downgrade(article), bytes.clone()));
         }
-        GetArticleAnswer { article: bytes }
+        GetArticleResponse { article: bytes }
     }
 }
 
@@ -103,7 +92,7 @@ mod tests {
         })
     }
 
-    fn decoded(answer: &GetArticleAnswer) -> proto::GetArticleResponse {
+    fn decoded(answer: &GetArticleResponse) -> proto::GetArticleResponse {
         proto::GetArticleResponse::decode(answer.encode_to_vec().as_slice()).expect("decodes")
     }
 
@@ -117,7 +106,7 @@ mod tests {
         };
         let kept = answers.answer(&first).article;
         assert_eq!(
-            decoded(&GetArticleAnswer {
+            decoded(&GetArticleResponse {
                 article: kept.clone()
             }),
             expected

@@ -1,6 +1,6 @@
 //! Conversions from the protobuf messages to the domain types: fallible,
 //! naming the offending field. The other way, which cannot fail, is
-//! `crate::wire`.
+//! `to_proto`.
 
 use chrono::{DateTime, Utc};
 use prost_types::value::Kind;
