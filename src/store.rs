@@ -26,8 +26,10 @@
 //!   entered or left its filter.
 
 pub mod cache;
+mod columns;
 pub mod postgres;
 pub mod sqlite;
+mod stored_state;
 
 use std::path::Path;
 use std::sync::Arc;

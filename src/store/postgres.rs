@@ -31,6 +31,7 @@ mod read_cache;
 mod reads;
 mod rows;
 mod schema;
+mod search_index;
 mod shared_reads;
 mod writes;
 
