@@ -56,6 +56,8 @@ impl WriteObservers {
 
 impl std::fmt::Debug for WriteObservers {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("WriteObservers").finish_non_exhaustive()
+        formatter
+            .debug_struct("WriteObservers")
+            .finish_non_exhaustive()
     }
 }
