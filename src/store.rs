@@ -24,10 +24,16 @@
 //! - An update's change-log entry also keeps the content before the update
 //!   (`Change::before`), so a filtered watch knows whether the article
 //!   entered or left its filter.
+//! - Every write through a store (create, update, delete, import batch)
+//!   tells the store's write observers (`observe_writes`) before it
+//!   returns, whatever its outcome: the one hook the SQLite read cache and
+//!   the change feed's wake-up use, so nothing wraps a store.
 
-pub mod cache;
+mod columns;
 pub mod postgres;
 pub mod sqlite;
+mod stored_state;
+mod write_observers;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -44,6 +50,8 @@ use crate::article::{
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
 use crate::wire::EncodedPage;
+
+pub use write_observers::WriteObserver;
 
 /// The result type of every store operation.
 pub type StoreResult<T> = Result<T, Error>;
@@ -185,14 +193,18 @@ pub trait Store: Send + Sync + 'static {
         let _ = wake;
         None
     }
+
+    /// Tells `observer` of every later write through this store, after
+    /// the write and before it returns, whatever its outcome. How the
+    /// change feed's hub hears of local writes at once.
+    fn observe_writes(&self, observer: Arc<dyn WriteObserver>);
 }
 
-/// The embedded store as `serve` runs it: SQLite at `path` behind the read
+/// The embedded store as `serve` runs it: SQLite at `path` with its read
 /// cache (every write to that file passes through this process).
 pub fn open_embedded(path: &Path) -> StoreResult<Arc<dyn Store>> {
     let store = sqlite::SqliteStore::open(path)?;
-    Ok(Arc::new(cache::CachingStore::new(
-        store,
-        cache::DEFAULT_CAPACITY,
-    )))
+    Ok(Arc::new(
+        store.with_read_cache(sqlite::DEFAULT_READ_CACHE_ARTICLES),
+    ))
 }

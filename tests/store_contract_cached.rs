@@ -1,4 +1,4 @@
-//! The store contract run against the read cache in front of `SqliteStore`,
+//! The store contract run against `SqliteStore` with its read cache,
 //! which is how `serve` uses SQLite: the cache must be invisible.
 
 #[path = "support/contract/mod.rs"]
@@ -8,8 +8,7 @@ mod support;
 use std::sync::Arc;
 
 use newswire::store::Store;
-use newswire::store::cache::{CachingStore, DEFAULT_CAPACITY};
-use newswire::store::sqlite::SqliteStore;
+use newswire::store::sqlite::{DEFAULT_READ_CACHE_ARTICLES, SqliteStore};
 
 /// A database file in a temporary directory, removed on drop.
 struct CachedSqliteDatabase {
@@ -32,7 +31,7 @@ impl contract::ContractDatabase for CachedSqliteDatabase {
             .await
             .expect("the open task")
             .expect("the database opens");
-        Arc::new(CachingStore::new(store, DEFAULT_CAPACITY))
+        Arc::new(store.with_read_cache(DEFAULT_READ_CACHE_ARTICLES))
     }
 }
 

@@ -31,6 +31,7 @@ mod read_cache;
 mod reads;
 mod rows;
 mod schema;
+mod search_index;
 mod shared_reads;
 mod writes;
 
@@ -50,7 +51,10 @@ use self::shared_reads::{SharedReader, SharedReaders};
 use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
-use crate::store::{Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome};
+use crate::store::write_observers::WriteObservers;
+use crate::store::{
+    Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome, WriteObserver,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
@@ -95,6 +99,8 @@ pub struct PostgresStore {
     settings: Arc<Settings>,
     /// `host:port/database`, for messages.
     target: String,
+    /// Told of every write through this store.
+    write_observers: WriteObservers,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -152,6 +158,7 @@ impl PostgresStore {
                 .then(|| ReadCache::new(options.read_cache_articles)),
             settings,
             target,
+            write_observers: WriteObservers::default(),
         })
     }
 
@@ -221,9 +228,9 @@ impl Store for PostgresStore {
     }
 
     async fn create(&self, key: ArticleKey, content: ArticleContent) -> StoreResult<Article> {
-        writes::create(&self.pool, &key, &content)
-            .await
-            .map_err(Failure::into_error)
+        let result = writes::create(&self.pool, &key, &content).await;
+        self.write_observers
+            .observed(result.map_err(Failure::into_error))
     }
 
     async fn update(
@@ -232,24 +239,24 @@ impl Store for PostgresStore {
         patch: &ArticlePatch,
         expected: Option<&Etag>,
     ) -> StoreResult<Article> {
-        writes::update(&self.pool, target, patch, expected)
-            .await
-            .map_err(Failure::into_error)
+        let result = writes::update(&self.pool, target, patch, expected).await;
+        self.write_observers
+            .observed(result.map_err(Failure::into_error))
     }
 
     async fn delete(&self, target: &Lookup, expected: Option<&Etag>) -> StoreResult<Deleted> {
-        writes::delete(&self.pool, target, expected)
-            .await
-            .map_err(Failure::into_error)
+        let result = writes::delete(&self.pool, target, expected).await;
+        self.write_observers
+            .observed(result.map_err(Failure::into_error))
     }
 
     async fn upsert_batch(
         &self,
         items: Vec<UpsertItem>,
     ) -> StoreResult<Vec<StoreResult<UpsertOutcome>>> {
-        writes::upsert_batch(&self.pool, &items)
-            .await
-            .map_err(Failure::into_error)
+        let result = writes::upsert_batch(&self.pool, &items).await;
+        self.write_observers
+            .observed(result.map_err(Failure::into_error))
     }
 
     async fn changes_since(&self, after: Revision, limit: usize) -> StoreResult<Vec<Change>> {
@@ -281,5 +288,9 @@ impl Store for PostgresStore {
             Settings::clone(&self.settings),
             wake,
         )))
+    }
+
+    fn observe_writes(&self, observer: Arc<dyn WriteObserver>) {
+        self.write_observers.add(observer);
     }
 }

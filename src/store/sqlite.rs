@@ -13,11 +13,15 @@
 //! transaction, so one sync. The WAL is copied back into the database file
 //! by a thread of its own (`checkpointer`), never inside a commit.
 //!
+//! Lookups may go through a read cache (`read_cache`, `with_read_cache`),
+//! which every write empties: only this process writes the file.
+//!
 //! The schema and its migrations are in `schema`; the SQL of a list page in
 //! `list_sql`.
 
 mod checkpointer;
 mod list_sql;
+mod read_cache;
 mod readers;
 mod reads;
 mod rows;
@@ -26,18 +30,25 @@ mod writer;
 mod writes;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 
+pub use self::read_cache::DEFAULT_READ_CACHE_ARTICLES;
+
+use self::read_cache::{Cached, ReadCache};
 use self::readers::Readers;
 use self::rows::SqliteContext;
 use self::writer::Writer;
 use crate::article::{Article, ArticleContent, ArticleKey, ArticlePatch, Etag, Lookup, Revision};
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
-use crate::store::{Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome};
+use crate::store::write_observers::WriteObservers;
+use crate::store::{
+    Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome, WriteObserver,
+};
 use crate::wire::EncodedPage;
 
 /// How long a connection waits for a lock held by another process (a
@@ -62,6 +73,10 @@ const WRITER_CACHE_KIB: i64 = 32 * 1024;
 pub struct SqliteStore {
     writer: Writer,
     readers: Readers,
+    /// Lookups, if `with_read_cache` turned it on.
+    read_cache: Option<Arc<ReadCache>>,
+    /// Told of every write; the read cache first.
+    write_observers: WriteObservers,
     path: PathBuf,
 }
 
@@ -109,13 +124,33 @@ impl SqliteStore {
         Ok(Self {
             writer: Writer::start(connection, path)?,
             readers,
+            read_cache: None,
+            write_observers: WriteObservers::default(),
             path: path.to_path_buf(),
         })
+    }
+
+    /// This store with a cache of up to `capacity` lookups in front of its
+    /// reads (see `read_cache`). Only for a database every write to which
+    /// passes through this store.
+    pub fn with_read_cache(mut self, capacity: usize) -> Self {
+        let cache = Arc::new(ReadCache::new(capacity));
+        self.write_observers
+            .add(Arc::clone(&cache) as Arc<dyn WriteObserver>);
+        self.read_cache = Some(cache);
+        self
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// One article, read from the database.
+    async fn get_uncached(&self, lookup: &Lookup) -> StoreResult<Option<Article>> {
+        let lookup = lookup.clone();
+        self.read(move |connection| reads::get(connection, &lookup))
+            .await
     }
 
     /// Runs `work` on a pooled read connection on a blocking thread.
@@ -187,9 +222,25 @@ fn reader_count() -> usize {
 #[async_trait]
 impl Store for SqliteStore {
     async fn get(&self, lookup: &Lookup) -> StoreResult<Option<Article>> {
-        let lookup = lookup.clone();
-        self.read(move |connection| reads::get(connection, &lookup))
-            .await
+        if self.read_cache.is_some() {
+            return Ok(self.get_shared(lookup).await?.map(Arc::unwrap_or_clone));
+        }
+        self.get_uncached(lookup).await
+    }
+
+    async fn get_shared(&self, lookup: &Lookup) -> StoreResult<Option<Arc<Article>>> {
+        let Some(cache) = &self.read_cache else {
+            return Ok(self.get_uncached(lookup).await?.map(Arc::new));
+        };
+        let generation = match cache.cached(lookup) {
+            Cached::Hit(article) => return Ok(Some(article)),
+            Cached::Miss(generation) => generation,
+        };
+        let article = self.get_uncached(lookup).await?.map(Arc::new);
+        if let Some(article) = &article {
+            cache.remember(generation, lookup, article);
+        }
+        Ok(article)
     }
 
     async fn get_many(&self, lookups: &[Lookup]) -> StoreResult<Vec<Option<Article>>> {
@@ -211,9 +262,11 @@ impl Store for SqliteStore {
     }
 
     async fn create(&self, key: ArticleKey, content: ArticleContent) -> StoreResult<Article> {
-        self.writer
+        let result = self
+            .writer
             .run(move |connection| writes::create(connection, key, content))
-            .await
+            .await;
+        self.write_observers.observed(result)
     }
 
     async fn update(
@@ -223,16 +276,20 @@ impl Store for SqliteStore {
         expected: Option<&Etag>,
     ) -> StoreResult<Article> {
         let (target, patch, expected) = (target.clone(), patch.clone(), expected.cloned());
-        self.writer
+        let result = self
+            .writer
             .run(move |connection| writes::update(connection, &target, &patch, expected.as_ref()))
-            .await
+            .await;
+        self.write_observers.observed(result)
     }
 
     async fn delete(&self, target: &Lookup, expected: Option<&Etag>) -> StoreResult<Deleted> {
         let (target, expected) = (target.clone(), expected.cloned());
-        self.writer
+        let result = self
+            .writer
             .run(move |connection| writes::delete(connection, &target, expected.as_ref()))
-            .await
+            .await;
+        self.write_observers.observed(result)
     }
 
     async fn upsert_batch(
@@ -242,9 +299,11 @@ impl Store for SqliteStore {
         // Validating and serializing needs no connection: done here, on
         // the caller's task, the one writer thread spends its time on SQL.
         let batch = writes::PreparedBatch::new(items);
-        self.writer
+        let result = self
+            .writer
             .run(move |connection| writes::upsert_batch(connection, batch))
-            .await
+            .await;
+        self.write_observers.observed(result)
     }
 
     async fn changes_since(&self, after: Revision, limit: usize) -> StoreResult<Vec<Change>> {
@@ -261,6 +320,10 @@ impl Store for SqliteStore {
         self.writer
             .run(move |connection| writes::compact_change_log(connection, retention))
             .await
+    }
+
+    fn observe_writes(&self, observer: Arc<dyn WriteObserver>) {
+        self.write_observers.add(observer);
     }
 }
 

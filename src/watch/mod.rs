@@ -2,7 +2,7 @@
 //! committed change out to every watcher.
 //!
 //! - `hub`: the one task that reads `Store::changes_since` whenever it is
-//!   woken — by a write through this process (`WakingStore`), by another
+//!   woken — by a write through this process (`Store::observe_writes`), by another
 //!   replica's commit (`Store::external_commits`: PostgreSQL LISTEN/NOTIFY)
 //!   or by a timer (the safety net) — and broadcasts each change once, as a
 //!   shared `Arc<FeedChange>`.
@@ -24,7 +24,6 @@ mod feed_change;
 mod filter;
 mod hub;
 mod retention;
-mod waking_store;
 mod watcher;
 
 use std::sync::Arc;
@@ -33,11 +32,10 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Retention, Store};
+use crate::store::{Retention, Store, WriteObserver};
 
 pub use feed_change::FeedChange;
 pub use filter::FilterTransition;
-pub use waking_store::WakingStore;
 pub use watcher::{WatchEvent, WatchRequest, WatchStart};
 
 /// Everything a watcher's stream may carry.
@@ -80,7 +78,7 @@ pub struct Feed {
 }
 
 struct Shared {
-    /// The store as served: writes through it wake the hub.
+    /// The store as served: every write through it wakes the hub.
     store: Arc<dyn Store>,
     changes: broadcast::Sender<Arc<FeedChange>>,
     settings: FeedSettings,
@@ -89,8 +87,8 @@ struct Shared {
 }
 
 impl Feed {
-    /// Starts the hub and the compactor over `store`. Serve through
-    /// `Feed::store`, so that local writes wake the hub at once.
+    /// Starts the hub and the compactor over `store`; from now on every
+    /// write through `store` wakes the hub at once.
     pub fn start(store: Arc<dyn Store>, settings: FeedSettings) -> Self {
         let wake = Arc::new(Notify::new());
         let (changes, _) = broadcast::channel(settings.watcher_buffer.max(1));
@@ -108,7 +106,7 @@ impl Feed {
             settings.compaction_interval,
             closing.clone(),
         ));
-        let store: Arc<dyn Store> = Arc::new(WakingStore::new(store, wake));
+        store.observe_writes(wake as Arc<dyn WriteObserver>);
         Self {
             shared: Arc::new(Shared {
                 store,

@@ -10,8 +10,10 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::types::ToSql;
 
 use super::errors::Failure;
-use super::rows::{ARTICLE_COLUMNS, nanos_below_micros, search_query, uuid_of};
+use super::rows::{ARTICLE_COLUMNS, uuid_of};
+use super::search_index::search_query;
 use crate::query::{Direction, PageRequest, SortField};
+use crate::store::columns::nanos_below_micros;
 
 /// A statement's parameter.
 pub(super) type Parameter = Box<dyn ToSql + Sync + Send>;

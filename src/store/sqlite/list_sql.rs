@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
-use super::rows::{ARTICLE_COLUMNS, micros, nanos_below_micros};
+use super::rows::{ARTICLE_COLUMNS, micros};
 use crate::query::{Direction, PageRequest, SortField, search_words};
+use crate::store::columns::nanos_below_micros;
 
 /// What each row of a list statement holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +103,7 @@ impl Conditions {
 
     /// `published_date_time >= after`, exact to the nanosecond.
     fn published_from(&mut self, after: DateTime<Utc>) {
-        let (whole, below) = (micros(after), nanos_below_micros(after));
+        let (whole, below) = (micros(after), i64::from(nanos_below_micros(after)));
         if below == 0 {
             self.add("a.published_at >= ?", [Value::Integer(whole)]);
         } else {
@@ -119,7 +120,7 @@ impl Conditions {
 
     /// `published_date_time < before`, exact to the nanosecond.
     fn published_before(&mut self, before: DateTime<Utc>) {
-        let (whole, below) = (micros(before), nanos_below_micros(before));
+        let (whole, below) = (micros(before), i64::from(nanos_below_micros(before)));
         if below == 0 {
             self.add("a.published_at < ?", [Value::Integer(whole)]);
         } else {

@@ -3,13 +3,12 @@
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::list_sql::{ListRows, list_statement};
-use super::rows::{
-    ARTICLE_COLUMNS, ArticleRow, CHANGE_COLUMNS, ChangeRow, SqliteContext, stored_id,
-};
+use super::rows::{ARTICLE_COLUMNS, ArticleRow, CHANGE_COLUMNS, ChangeRow, SqliteContext};
 use crate::article::{Article, Lookup, Revision};
 use crate::error::Error;
 use crate::query::{Cursor, Page, PageRequest};
 use crate::store::Change;
+use crate::store::columns::stored_id;
 use crate::wire::{EncodedArticle, EncodedPage};
 
 /// One article by id, key or URL.

@@ -1,12 +1,13 @@
 //! Conversions between SQLite rows and domain values, and the mapping of
 //! SQLite errors to domain errors.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{ErrorCode, Row};
 
-use crate::article::{Article, ArticleContent, ArticleId, ArticleKey, Etag, Revision};
+use crate::article::{Article, ArticleContent, Etag, Revision};
 use crate::error::Error;
+use crate::store::columns::{stored_id, stored_key};
 use crate::store::{Change, ChangeKind};
 
 /// The columns `ArticleRow::read` expects, in order, from `articles a`.
@@ -99,7 +100,7 @@ impl ChangeRow {
         Ok(Change {
             before,
             revision: Revision(self.revision),
-            kind: change_kind_from_column(&self.kind)?,
+            kind: ChangeKind::from_column_name(&self.kind, "change_log.kind")?,
             commit_time: time_from_micros(self.commit_time)?,
             id: article.id,
             key: article.key.clone(),
@@ -121,54 +122,9 @@ fn stored_content(
     Ok(ArticleContent::from_stored(front_matter, body))
 }
 
-/// How a change kind is spelled in `change_log.kind`.
-pub(super) fn change_kind_column(kind: ChangeKind) -> &'static str {
-    match kind {
-        ChangeKind::Created => "created",
-        ChangeKind::Updated => "updated",
-        ChangeKind::Deleted => "deleted",
-    }
-}
-
-fn change_kind_from_column(text: &str) -> Result<ChangeKind, Error> {
-    match text {
-        "created" => Ok(ChangeKind::Created),
-        "updated" => Ok(ChangeKind::Updated),
-        "deleted" => Ok(ChangeKind::Deleted),
-        other => Err(Error::Internal(format!(
-            "change_log.kind holds {other:?}, not a change kind"
-        ))),
-    }
-}
-
-/// An id read back from the database; a bad one is a broken invariant, not
-/// a caller's mistake.
-pub(super) fn stored_id(text: &str) -> Result<ArticleId, Error> {
-    ArticleId::parse(text, "id")
-        .map_err(|_| Error::Internal(format!("stored article id {text:?} is not a UUID")))
-}
-
-/// A key read back from the database.
-pub(super) fn stored_key(text: &str) -> Result<ArticleKey, Error> {
-    ArticleKey::parse(text, "key")
-        .map_err(|error| Error::Internal(format!("stored key {text:?} is invalid: {error}")))
-}
-
-/// The current time at the precision the stores keep (microseconds), so
-/// what a write returns equals what a later read returns.
-pub(super) fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
 /// A time as stored: microseconds since the Unix epoch.
 pub(super) fn micros(time: DateTime<Utc>) -> i64 {
     time.timestamp_micros()
-}
-
-/// The nanoseconds of `time` below its whole microsecond (0 to 999), kept
-/// beside `published_at` so time bounds compare exactly.
-pub(super) fn nanos_below_micros(time: DateTime<Utc>) -> i64 {
-    i64::from(time.timestamp_subsec_nanos() % 1000)
 }
 
 pub(super) fn time_from_micros(value: i64) -> Result<DateTime<Utc>, Error> {

@@ -1,0 +1,172 @@
+//! An article as one write stores it, and the rows that write touches: the
+//! change log first (its row id is the revision), then the article's row,
+//! its lookup tables, its encoding and (later) its search text.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+use super::change_log::log_change;
+use super::encoding::write_encoded;
+use super::key_error;
+use super::lookup_index::{index_article, unindex_article};
+use super::search_index::{SearchUpdates, search_text};
+use crate::article::{ArticleContent, ArticleId, ArticleKey, Etag, Revision};
+use crate::error::Error;
+use crate::store::ChangeKind;
+use crate::store::columns::ExtractedColumns;
+use crate::store::sqlite::rows::micros;
+
+/// The serialized forms of an article's content under its key, computed
+/// once per write: the front-matter JSON serves the size check, the etag,
+/// the article row and its change-log entry.
+pub(super) struct Serialized {
+    pub(super) front_matter: String,
+    pub(super) etag: Etag,
+    /// What the search index holds for it (`search_text`).
+    pub(super) search_text: String,
+}
+
+impl Serialized {
+    /// Validates `content` (`ArticleContent::validate`) and serializes it.
+    pub(super) fn validated(key: &ArticleKey, content: &ArticleContent) -> Result<Self, Error> {
+        let front_matter = content.front_matter_json();
+        content.validate_with_front_matter_json(&front_matter)?;
+        Ok(Self::with_front_matter(key, content, front_matter))
+    }
+
+    /// Serializes content that was validated already.
+    pub(super) fn of(key: &ArticleKey, content: &ArticleContent) -> Self {
+        Self::with_front_matter(key, content, content.front_matter_json())
+    }
+
+    fn with_front_matter(key: &ArticleKey, content: &ArticleContent, front_matter: String) -> Self {
+        Self {
+            etag: content.etag_with_front_matter_json(key, &front_matter),
+            front_matter,
+            search_text: search_text(content),
+        }
+    }
+}
+
+/// An article as one write stores it, borrowed from the caller.
+pub(super) struct ArticleVersion<'a> {
+    pub(super) id: ArticleId,
+    /// `id` as stored.
+    pub(super) id_text: String,
+    pub(super) key: &'a ArticleKey,
+    pub(super) content: &'a ArticleContent,
+    pub(super) serialized: &'a Serialized,
+    pub(super) create_time: DateTime<Utc>,
+    pub(super) update_time: DateTime<Utc>,
+}
+
+impl<'a> ArticleVersion<'a> {
+    pub(super) fn new(
+        id: ArticleId,
+        key: &'a ArticleKey,
+        content: &'a ArticleContent,
+        serialized: &'a Serialized,
+        create_time: DateTime<Utc>,
+        update_time: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            id_text: id.to_string(),
+            key,
+            content,
+            serialized,
+            create_time,
+            update_time,
+        }
+    }
+}
+
+/// Writes a new article (change log, row, indexes; the search index into
+/// `search`) and returns its revision.
+pub(super) fn write_new<'a>(
+    connection: &Connection,
+    version: &ArticleVersion<'a>,
+    search: &mut SearchUpdates<'a>,
+) -> Result<Revision, Error> {
+    let revision = log_change(connection, ChangeKind::Created, version, None)?;
+    connection
+        .prepare_cached(
+            "INSERT INTO articles (id, key, front_matter, body, published_at, \
+             published_nanos, sort_heat, sort_quality, published, category, kind, \
+             provider_domain, create_time, update_time, revision, etag) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )
+        .and_then(|mut statement| {
+            let columns = ExtractedColumns::of(version.content);
+            statement.execute(params![
+                version.id_text,
+                version.key.as_str(),
+                version.serialized.front_matter,
+                version.content.body,
+                columns.published_at,
+                columns.published_nanos,
+                columns.sort_heat,
+                columns.sort_quality,
+                columns.published,
+                columns.category,
+                columns.kind,
+                columns.provider_domain,
+                micros(version.create_time),
+                micros(version.update_time),
+                revision.0,
+                version.serialized.etag.0,
+            ])
+        })
+        .map_err(|error| key_error(error, version.key, "inserting an article"))?;
+    // `seq` is the row id (an INTEGER PRIMARY KEY). Reading it here rather
+    // than with RETURNING spares SQLite a result table per insert.
+    let seq = connection.last_insert_rowid();
+    index_article(connection, seq, version.content)?;
+    write_encoded(connection, seq, version, revision)?;
+    search.insert(seq, &version.serialized.search_text);
+    Ok(revision)
+}
+
+/// Rewrites the article at `seq` as `version` and returns its revision.
+pub(super) fn write_existing<'a>(
+    connection: &Connection,
+    seq: i64,
+    version: &ArticleVersion<'a>,
+    search: &mut SearchUpdates<'a>,
+) -> Result<Revision, Error> {
+    let revision = log_change(connection, ChangeKind::Updated, version, Some(seq))?;
+    connection
+        .prepare_cached(
+            "UPDATE articles SET key = ?2, front_matter = ?3, body = ?4, published_at = ?5, \
+             published_nanos = ?6, sort_heat = ?7, sort_quality = ?8, published = ?9, \
+             category = ?10, kind = ?11, provider_domain = ?12, update_time = ?13, \
+             revision = ?14, etag = ?15 WHERE seq = ?1",
+        )
+        .and_then(|mut statement| {
+            let columns = ExtractedColumns::of(version.content);
+            statement.execute(params![
+                seq,
+                version.key.as_str(),
+                version.serialized.front_matter,
+                version.content.body,
+                columns.published_at,
+                columns.published_nanos,
+                columns.sort_heat,
+                columns.sort_quality,
+                columns.published,
+                columns.category,
+                columns.kind,
+                columns.provider_domain,
+                micros(version.update_time),
+                revision.0,
+                version.serialized.etag.0,
+            ])
+        })
+        .map_err(|error| key_error(error, version.key, "updating an article"))?;
+    unindex_article(connection, seq)?;
+    index_article(connection, seq, version.content)?;
+    write_encoded(connection, seq, version, revision)?;
+    search.remove(seq);
+    search.insert(seq, &version.serialized.search_text);
+    Ok(revision)
+}
