@@ -1,5 +1,5 @@
 //! What the pinned server child runs: newswire over a PostgreSQL database,
-//! through the library's own `server::run`, as `serve --database` runs it.
+//! through the library's own `server::serve`, as `serve --database` runs it.
 //! It prints its bound address, then serves until its stdin closes.
 
 use std::sync::Arc;
@@ -41,10 +41,10 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {address}"))?;
         announce(&listener)?;
-        newswire::server::run(
+        newswire::server::serve(
             listener,
             Arc::new(store),
-            &crate::settings::benchmark_settings(),
+            crate::settings::benchmark_config(),
             stdin_closed(SERVER_LIFETIME_LIMIT),
         )
         .await

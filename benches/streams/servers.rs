@@ -33,7 +33,7 @@ use super::corpus;
 const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// `serve-newswire ADDRESS DATA_DIRECTORY`: newswire over a fresh SQLite
-/// database, through the library's `server::run`.
+/// database, through the library's `server::serve`.
 pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
     let [address, data] = arguments else {
         bail!("usage: serve-newswire ADDRESS DATA_DIRECTORY");
@@ -43,10 +43,10 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
             .context("opening the SQLite store")?;
         let listener = TcpListener::bind(address.as_str()).await?;
         announce(&listener)?;
-        newswire::server::run(
+        newswire::server::serve(
             listener,
             store,
-            &crate::settings::benchmark_settings(),
+            crate::settings::benchmark_config(),
             stdin_closed(SERVER_LIFETIME_LIMIT),
         )
         .await

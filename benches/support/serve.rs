@@ -23,7 +23,7 @@ use super::{corpus, raw};
 const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// `serve-newswire ADDRESS DATA_DIRECTORY`: newswire over the SQLite
-/// database in DATA_DIRECTORY, through the library's own `server::run`, on
+/// database in DATA_DIRECTORY, through the library's own `server::serve`, on
 /// a listener bound as `src/main.rs` binds it.
 pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
     let [address, data] = arguments else {
@@ -36,10 +36,10 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {address}"))?;
         announce(&listener)?;
-        newswire::server::run(
+        newswire::server::serve(
             listener,
             store,
-            &super::settings::benchmark_settings(),
+            super::settings::benchmark_config(),
             stdin_closed(SERVER_LIFETIME_LIMIT),
         )
         .await

@@ -7,12 +7,12 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::api::convert::article_from_proto;
-use crate::config::ExportConfig;
+use crate::cli::ExportArgs;
 use crate::document;
 use crate::proto::ListArticlesRequest;
 
 /// Writes every article of the server into `config.directory`.
-pub async fn run(config: ExportConfig) -> anyhow::Result<()> {
+pub async fn run(config: ExportArgs) -> anyhow::Result<()> {
     let mut client = super::connect(&config.server).await?;
     std::fs::create_dir_all(&config.directory)
         .with_context(|| format!("cannot create {}", config.directory.display()))?;
