@@ -61,7 +61,7 @@ pub enum Command {
 pub enum ConfigCommand {
     /// Validate the configuration (file, environment and flags, as `serve`
     /// would take them) and print it with secrets redacted.
-    Check(ServeArgs),
+    Check(Box<ServeArgs>),
     /// Print the SHA-256 of a token read from standard input, for
     /// `auth.callers[].token_sha256`.
     HashToken,

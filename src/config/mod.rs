@@ -147,7 +147,8 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_refused_naming_its_key() {
-        let cases: [(fn(&mut Config), &str); 5] = [
+        type Spoil = fn(&mut Config);
+        let cases: [(Spoil, &str); 5] = [
             (
                 |config| config.server.max_message_bytes = 1,
                 "server.max_message_bytes",
