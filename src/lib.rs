@@ -12,10 +12,11 @@
 //! - `wire`     the encoded article the stores keep
 //! - `api`      the gRPC edge: validate → convert → call the store → map the error
 //! - `synthetic` articles drawn from a real corpus' distributions, and `generate`
+//! - `input_files` the document and history files a list of paths names
 //! - `client`   the `import`, `export` and `watch` commands
-//! - `server`   assembles services, reflection, health, the gate and limits on a listener
-//! - `config`   the command line, with environment variables
-//! - `settings` the configuration file, layered under the command line
+//! - `server`   `serve(listeners, store, config, shutdown)`: services, reflection, health, the gate and limits
+//! - `config`   the one `Config` of `serve`: defaults, file, environment, flags; validated once
+//! - `cli`      the commands and their flags (with environment variables)
 //! - `auth`     identities (tokens, JWTs, client certificates) and the per-method policy
 //! - `gate`     the tower layer every call passes: request id, auth, admission
 //! - `audit`    the audit log of writes and refusals
@@ -25,17 +26,18 @@ pub mod api;
 pub mod article;
 pub mod audit;
 pub mod auth;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod convert;
 pub mod document;
 pub mod error;
 pub mod gate;
+pub mod input_files;
 pub mod metrics;
 pub mod proto;
 pub mod query;
 pub mod server;
-pub mod settings;
 pub mod store;
 pub mod synthetic;
 pub mod watch;

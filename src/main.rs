@@ -5,41 +5,30 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{CommandFactory, FromArgMatches};
-use newswire::config::{Cli, Command, ConfigCommand, LogFormat, ServeConfig, StoreLocation};
-use newswire::settings::{Settings, effective_settings, redacted_toml};
+use clap::Parser;
+use newswire::cli::{Cli, Command, ConfigCommand, GenerateArgs, LogFormat};
+use newswire::config::{Config, StoreLocation, redacted_toml};
 use newswire::store::Store;
+use newswire::store::postgres::{PostgresOptions, PostgresStore};
 use tracing_subscriber::EnvFilter;
+
+// `database.read_cache`'s documented default is the PostgreSQL store's own.
+const _: () = assert!(
+    newswire::config::DEFAULT_READ_CACHE_ARTICLES as usize
+        == newswire::store::postgres::DEFAULT_READ_CACHE_ARTICLES
+);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    let cli = Cli::parse();
     init_logging(cli.log_format);
     match cli.command {
-        Command::Serve(mut config) => {
-            let flags = matches.subcommand_matches("serve").context("serve flags")?;
-            let settings = effective_settings(&mut config, flags)?;
-            serve(config, settings).await
-        }
-        Command::Import(config) => newswire::client::import::run(config).await,
-        Command::Export(config) => newswire::client::export::run(config).await,
-        Command::Generate(config) => {
-            tokio::task::spawn_blocking(move || newswire::synthetic::history::run(config)).await?
-        }
-        Command::Watch(config) => newswire::client::watch::run(config).await,
-        Command::Config(ConfigCommand::Check(mut config)) => {
-            let flags = matches
-                .subcommand_matches("config")
-                .and_then(|config| config.subcommand_matches("check"))
-                .context("config check flags")?;
-            let settings = effective_settings(&mut config, flags)?;
-            config.store_location()?;
-            newswire::server::Prepared::new(&settings)?;
-            print!("{}", redacted_toml(&settings)?);
-            eprintln!("the configuration is valid");
-            Ok(())
-        }
+        Command::Serve(flags) => serve(flags.config()?).await,
+        Command::Import(flags) => newswire::client::import::run(flags).await,
+        Command::Export(flags) => newswire::client::export::run(flags).await,
+        Command::Generate(flags) => generate(flags).await,
+        Command::Watch(flags) => newswire::client::watch::run(flags).await,
+        Command::Config(ConfigCommand::Check(flags)) => check(flags.config()?),
         Command::Config(ConfigCommand::HashToken) => hash_token(),
     }
 }
@@ -55,40 +44,62 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn serve(config: ServeConfig, settings: Settings) -> anyhow::Result<()> {
-    // Everything the settings name is checked before the store is opened.
-    let prepared = newswire::server::Prepared::new(&settings)?
-        .with_feed(config.feed_settings())
-        .bind_metrics_listener(&settings)
-        .await?;
+/// `newswire serve`: everything the configuration names is checked
+/// before the store is opened and the listeners bound.
+async fn serve(config: Config) -> anyhow::Result<()> {
+    newswire::server::check(&config)?;
     let mut pool_sampler = None;
-    let store: Arc<dyn Store> = match config.store_location()? {
+    let store: Arc<dyn Store> = match config.server.store_location()? {
         StoreLocation::Sqlite(path) => newswire::store::open_embedded(&path)
             .with_context(|| format!("cannot open the database {}", path.display()))?,
         StoreLocation::Postgres(url) => {
             let store = Arc::new(
-                newswire::store::postgres::PostgresStore::connect_with(
-                    &url,
-                    config.postgres_options(),
-                )
-                .await
-                .context("cannot open the PostgreSQL database")?,
+                PostgresStore::connect_with(&url, postgres_options(&config))
+                    .await
+                    .context("cannot open the PostgreSQL database")?,
             );
-            if settings.metrics.listen.is_some() {
+            if config.metrics.listen.is_some() {
                 pool_sampler = Some(newswire::metrics::sample_pool(store.clone()));
             }
             store
         }
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listeners = newswire::server::Listeners::bind(&config).await?;
     let shutdown = shutdown_signal()?;
-    let served = newswire::server::serve(listener, store, prepared, shutdown).await;
+    let served = newswire::server::serve(listeners, store, config, shutdown).await;
     if let Some(sampler) = pool_sampler {
         sampler.abort();
     }
     served
+}
+
+/// `[database]` as the PostgreSQL store takes it.
+fn postgres_options(config: &Config) -> PostgresOptions {
+    PostgresOptions {
+        pool_size: usize::from(config.database.pool_size),
+        read_cache_articles: config.database.read_cache as usize,
+        ..PostgresOptions::default()
+    }
+}
+
+/// `newswire config check`: validates as `serve` would, without serving,
+/// and prints the effective configuration with secrets redacted.
+fn check(config: Config) -> anyhow::Result<()> {
+    newswire::server::check(&config)?;
+    print!("{}", redacted_toml(&config)?);
+    eprintln!("the configuration is valid");
+    Ok(())
+}
+
+/// `newswire generate`, on a blocking thread (it uses every core).
+async fn generate(flags: GenerateArgs) -> anyhow::Result<()> {
+    let run = newswire::synthetic::history::HistoryRun {
+        corpus: flags.corpus,
+        seed: flags.seed,
+        count: flags.count,
+        out: flags.out,
+    };
+    tokio::task::spawn_blocking(move || newswire::synthetic::history::run(run)).await?
 }
 
 /// `newswire config hash-token`: the SHA-256 of the token on standard input.

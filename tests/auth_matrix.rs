@@ -8,9 +8,9 @@
 mod support;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use newswire::auth::OpenService;
 use newswire::auth::policy::{Policy, methods_of};
 use newswire::auth::{Requirement, Scope};
-use newswire::settings::OpenService;
 use support::pki::{Pki, Signed};
 use support::raw_call;
 use support::secure_server::{

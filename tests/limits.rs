@@ -203,9 +203,7 @@ async fn an_unfinished_tls_handshake_is_dropped() {
 
 /// An import stream that never sends and never ends, against a server with
 /// `adjust`ed limits: the status the server ends it with.
-async fn silent_import_status(
-    adjust: impl FnOnce(&mut newswire::settings::Settings),
-) -> tonic::Status {
+async fn silent_import_status(adjust: impl FnOnce(&mut newswire::config::Config)) -> tonic::Status {
     let fixture = SecureServer::start_with(adjust).await;
     let channel = fixture.channel(None).await.expect("TLS");
     let (_sender, receiver) = mpsc::channel::<ImportArticlesRequest>(1);
@@ -250,7 +248,7 @@ async fn a_stream_past_its_lifetime_is_ended_resumably() {
 /// connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_limit_per_connection_is_announced_to_clients() {
-    let mut settings = support::server::anonymous_settings();
+    let mut settings = support::server::anonymous_config();
     settings.limits.max_concurrent_streams_per_connection = 7;
     let server = support::server::TestServer::start_configured(settings).await;
     let socket = tokio::net::TcpStream::connect(server.address())
@@ -287,7 +285,7 @@ async fn an_unanswered_keepalive_ping_closes_the_connection() {
     /// HTTP/2 frame type of PING (RFC 9113, 6.7).
     const PING: u8 = 0x6;
 
-    let mut settings = support::server::anonymous_settings();
+    let mut settings = support::server::anonymous_config();
     settings.limits.keepalive_interval_seconds = 1;
     settings.limits.keepalive_timeout_seconds = 1;
     let server = support::server::TestServer::start_configured(settings).await;
@@ -329,7 +327,7 @@ async fn an_unanswered_keepalive_ping_closes_the_connection() {
 async fn watches_beyond_max_watchers_are_refused_until_one_ends() {
     use newswire::proto::WatchArticlesRequest;
 
-    let mut settings = support::server::anonymous_settings();
+    let mut settings = support::server::anonymous_config();
     settings.limits.max_watchers = 1;
     let server = support::server::TestServer::start_configured(settings).await;
     let mut client = server.client().await;

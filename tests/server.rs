@@ -145,7 +145,7 @@ async fn messages_over_the_size_limit_are_refused() {
     let server = TestServer::start().await;
     let mut client = ArticleServiceClient::new(channel(&server).await)
         .max_encoding_message_size(64 * 1024 * 1024);
-    let limit = newswire::server::ServerLimits::default().max_message_bytes;
+    let limit = newswire::config::Config::default().server.max_message_bytes as usize;
     let request = ImportArticlesRequest {
         source: "huge.md".into(),
         item: Some(Item::Document("x".repeat(limit + 1))),

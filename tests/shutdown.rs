@@ -29,13 +29,13 @@ async fn start(grace_period_seconds: u64) -> Running {
     let data = tempfile::tempdir().expect("a temporary directory");
     let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
         .expect("the store opens");
-    let mut settings = support::server::anonymous_settings();
-    settings.shutdown.grace_period_seconds = grace_period_seconds;
+    let mut config = support::server::anonymous_config();
+    config.shutdown.grace_period_seconds = grace_period_seconds;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("an address");
     let (shutdown, signal) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        newswire::server::run(listener, store, &settings, async {
+        newswire::server::serve(listener, store, config, async {
             let _ = signal.await;
         })
         .await

@@ -13,8 +13,6 @@ use newswire::proto::{
     Article, ArticleQuery, CreateArticleRequest, DeleteArticleRequest, ImportArticlesRequest,
     ListArticlesRequest, UpdateArticleRequest, WatchArticlesRequest, delete_article_request,
 };
-use newswire::store::Retention;
-use newswire::watch::FeedSettings;
 use support::server::TestServer;
 use support::status::assert_invalid_field;
 use support::watch::{changes_through, is_change, next, request, summary, until_progress, watch};
@@ -348,11 +346,9 @@ async fn a_snapshot_then_its_changes_hold_every_article_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_watcher_is_ended_resumably_and_blocks_no_one() {
     // Room for two import batches (each broadcast at once).
-    let server = TestServer::start_with_feed(FeedSettings {
-        watcher_buffer: 2 * newswire::api::MAX_IMPORT_BATCH,
-        ..FeedSettings::default()
-    })
-    .await;
+    let mut config = support::server::anonymous_config();
+    config.watch.buffer = 2 * newswire::api::MAX_IMPORT_BATCH as u32;
+    let server = TestServer::start_configured(config).await;
     let entries = history::entries();
     let (expected, _) = history::expected_changes(&entries);
     let total = expected.len() as i64;
@@ -426,15 +422,11 @@ async fn a_stalled_watcher_is_ended_resumably_and_blocks_no_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resuming_before_the_retention_is_out_of_range_naming_the_oldest() {
-    let server = TestServer::start_with_feed(FeedSettings {
-        retention: Retention {
-            max_age: None,
-            max_entries: Some(5),
-        },
-        compaction_interval: Duration::from_millis(50),
-        ..FeedSettings::default()
-    })
-    .await;
+    let mut config = support::server::anonymous_config();
+    config.change_log.max_age = Duration::ZERO;
+    config.change_log.max_entries = 5;
+    config.change_log.compaction_interval = Duration::from_millis(50);
+    let server = TestServer::start_configured(config).await;
     for index in 0..20 {
         create(&server, article(&format!("a-{index}"), true, index)).await;
     }

@@ -26,7 +26,6 @@ use newswire::proto::{
     UpdateArticleRequest, get_article_request,
 };
 use newswire::store::postgres::{PostgresOptions, PostgresStore};
-use newswire::watch::FeedSettings;
 use support::history::{self, ExpectedChange};
 use support::postgres::TestDatabase;
 use support::server::TestServer;
@@ -45,10 +44,8 @@ struct Replicas {
 impl Replicas {
     async fn start() -> Self {
         let database = TestDatabase::create().await;
-        let feed = FeedSettings {
-            poll_interval: Duration::from_secs(3600),
-            ..FeedSettings::default()
-        };
+        let mut config = support::server::anonymous_config();
+        config.watch.poll_interval = Duration::from_secs(3600);
         let mut servers = Vec::new();
         for _ in 0..2 {
             let store = PostgresStore::connect_with(
@@ -61,7 +58,8 @@ impl Replicas {
             .await
             .expect("the store connects");
             let data = tempfile::tempdir().expect("a temporary directory");
-            servers.push(TestServer::start_with_store_and_feed(Arc::new(store), data, feed).await);
+            servers
+                .push(TestServer::start_with_config(Arc::new(store), data, config.clone()).await);
         }
         let second = servers.pop().expect("two servers");
         let first = servers.pop().expect("two servers");

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 pub const SERVER_LIFETIME_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// Serves newswire over the store `open_store` opens, on `address`,
-/// through the library's own `server::run` with the benchmark settings,
+/// through the library's own `server::serve` with the benchmark configuration,
 /// until stdin closes. The store is open before the address is announced,
 /// so the parent's clock never runs while it opens.
 pub fn serve_newswire(
@@ -27,10 +27,10 @@ pub fn serve_newswire(
         let store = open_store().await?;
         let listener = bind(address).await?;
         announce(&listener)?;
-        newswire::server::run(
+        newswire::server::serve(
             listener,
             store,
-            &super::settings::benchmark_settings(),
+            super::settings::benchmark_config(),
             stdin_closed(SERVER_LIFETIME_LIMIT),
         )
         .await

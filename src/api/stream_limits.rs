@@ -15,7 +15,6 @@ use tokio::time::Instant;
 use tonic::Status;
 
 use super::status;
-use crate::settings::LimitSettings;
 
 /// A boxed stream of messages or a final status, as a bounded call sends.
 pub type BoundedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -35,14 +34,21 @@ pub struct StreamLimits {
 }
 
 impl StreamLimits {
-    /// The configured limits, with `draining` from the server.
-    pub fn new(limits: &LimitSettings, draining: watch::Receiver<bool>) -> Self {
+    /// The configured limits (`limits.stream_idle_timeout_seconds`,
+    /// `limits.stream_max_lifetime_seconds`, `limits.max_watchers`), with
+    /// `draining` from the server.
+    pub fn new(
+        idle_timeout: Duration,
+        max_lifetime: Duration,
+        max_watchers: usize,
+        draining: watch::Receiver<bool>,
+    ) -> Self {
         Self {
-            idle_timeout: Duration::from_secs(limits.stream_idle_timeout_seconds),
-            max_lifetime: Duration::from_secs(limits.stream_max_lifetime_seconds),
-            max_watchers: limits.max_watchers,
+            idle_timeout,
+            max_lifetime,
+            max_watchers,
             draining,
-            watchers: Arc::new(Semaphore::new(limits.max_watchers)),
+            watchers: Arc::new(Semaphore::new(max_watchers)),
         }
     }
 
@@ -146,8 +152,15 @@ impl Drop for WatcherSlot {
     }
 }
 
+/// The configuration's default limits (README, "Limits"), never draining:
+/// for an `ArticleApi` served without `with_stream_limits`.
 impl Default for StreamLimits {
     fn default() -> Self {
-        Self::new(&LimitSettings::default(), watch::channel(false).1)
+        Self::new(
+            Duration::from_secs(300),
+            Duration::from_secs(3600),
+            1024,
+            watch::channel(false).1,
+        )
     }
 }

@@ -13,8 +13,8 @@ use x509_cert::der::{Decode, Encode};
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
+use super::options::CertificateMapping;
 use super::{Credential, Identity, Scope};
-use crate::settings::CertificateMapping;
 
 /// The subject attribute `commonName` (RFC 4519).
 const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");

@@ -13,8 +13,8 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
+use super::options::{JwtKeyOptions, JwtOptions};
 use super::{Credential, Identity, Scope};
-use crate::settings::JwtSettings;
 
 /// The most clock skew a configuration may tolerate.
 pub const MAX_LEEWAY_SECONDS: u64 = 300;
@@ -50,25 +50,25 @@ pub fn looks_like_jwt(token: &str) -> bool {
 
 impl JwtVerifier {
     /// Validates `auth.jwt` and loads its keys; errors name the field.
-    pub fn new(settings: &JwtSettings) -> anyhow::Result<Self> {
+    pub fn new(options: &JwtOptions) -> anyhow::Result<Self> {
         anyhow::ensure!(
-            !settings.issuer.is_empty(),
+            !options.issuer.is_empty(),
             "auth.jwt.issuer: must not be empty"
         );
         anyhow::ensure!(
-            !settings.audience.is_empty(),
+            !options.audience.is_empty(),
             "auth.jwt.audience: must not be empty"
         );
         anyhow::ensure!(
-            settings.leeway_seconds <= MAX_LEEWAY_SECONDS,
+            options.leeway_seconds <= MAX_LEEWAY_SECONDS,
             "auth.jwt.leeway_seconds: at most {MAX_LEEWAY_SECONDS}"
         );
         anyhow::ensure!(
-            !settings.keys.is_empty(),
+            !options.keys.is_empty(),
             "auth.jwt.keys: configure at least one key"
         );
         let mut keys = Vec::new();
-        for (index, key) in settings.keys.iter().enumerate() {
+        for (index, key) in options.keys.iter().enumerate() {
             let field = format!("auth.jwt.keys[{index}]");
             let algorithm = Algorithm::from_str(&key.algorithm).map_err(|_| {
                 anyhow::anyhow!(
@@ -79,11 +79,11 @@ impl JwtVerifier {
             let decoding_key = decoding_key(algorithm, key, &field)?;
             let mut validation = Validation::new(algorithm);
             validation.algorithms = vec![algorithm];
-            validation.leeway = settings.leeway_seconds;
+            validation.leeway = options.leeway_seconds;
             validation.validate_exp = true;
             validation.validate_nbf = true;
-            validation.set_issuer(&[&settings.issuer]);
-            validation.set_audience(&[&settings.audience]);
+            validation.set_issuer(&[&options.issuer]);
+            validation.set_audience(&[&options.audience]);
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
             keys.push(VerificationKey {
                 key_id: key.key_id.clone(),
@@ -126,7 +126,7 @@ impl JwtVerifier {
 
 fn decoding_key(
     algorithm: Algorithm,
-    key: &crate::settings::JwtKeySettings,
+    key: &JwtKeyOptions,
     field: &str,
 ) -> anyhow::Result<DecodingKey> {
     let is_hmac = matches!(

@@ -6,6 +6,7 @@
 //! - `tokens`       static bearer tokens of configured callers, stored hashed
 //! - `jwt`          JSON Web Tokens verified against configured keys
 //! - `certificate`  client-certificate identities (mutual TLS)
+//! - `options`      the `[auth]` section these are built from
 //!
 //! Credentials are tried in this order: an `authorization: Bearer` header
 //! (a JWT when it has a JWT's shape and JWTs are configured, else a static
@@ -14,6 +15,7 @@
 
 pub mod certificate;
 pub mod jwt;
+pub mod options;
 pub mod policy;
 pub mod tokens;
 
@@ -23,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use tonic::Code;
 use tonic::codegen::http::HeaderMap;
 
-use crate::settings::AuthSettings;
+pub use options::{
+    AuthOptions, CallerOptions, CertificateMapping, JwtKeyOptions, JwtOptions, OpenService,
+};
 pub use policy::{Policy, Requirement};
 
 /// A permission. `admin` includes the others; `read` and `write` are
@@ -114,7 +118,7 @@ pub struct Presented<'call> {
     pub client_certificates: Option<&'call [rustls::pki_types::CertificateDer<'static>]>,
 }
 
-/// Everything needed to decide on a call, built once from the settings.
+/// Everything needed to decide on a call, built once from `AuthOptions`.
 pub struct AccessControl {
     policy: Policy,
     tokens: tokens::StaticTokens,
@@ -125,17 +129,17 @@ pub struct AccessControl {
 
 impl AccessControl {
     /// Builds and validates the access configuration; errors name the field.
-    pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
+    pub fn new(options: &AuthOptions) -> anyhow::Result<Self> {
         Ok(Self {
-            policy: Policy::new(&settings.open)?,
-            tokens: tokens::StaticTokens::new(&settings.callers)?,
-            jwt: settings
+            policy: Policy::new(&options.open)?,
+            tokens: tokens::StaticTokens::new(&options.callers)?,
+            jwt: options
                 .jwt
                 .as_ref()
                 .map(jwt::JwtVerifier::new)
                 .transpose()?,
-            certificates: certificate::CertificateMappings::new(&settings.certificates)?,
-            anonymous_scopes: settings.anonymous_scopes.clone(),
+            certificates: certificate::CertificateMappings::new(&options.certificates)?,
+            anonymous_scopes: options.anonymous_scopes.clone(),
         })
     }
 

@@ -11,7 +11,7 @@ use prost::Message;
 use prost_types::FileDescriptorSet;
 
 use super::Scope;
-use crate::settings::OpenService;
+use super::options::OpenService;
 
 /// Our services' methods (`package.Service/Method`) and the scope each needs.
 const NEWSWIRE_METHODS: &[(&str, Scope)] = &[

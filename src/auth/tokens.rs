@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
+use super::options::CallerOptions;
 use super::{Credential, Identity, Scope};
-use crate::settings::CallerSettings;
 
 /// The configured callers, by the SHA-256 of their token.
 pub struct StaticTokens {
@@ -21,7 +21,7 @@ pub struct StaticTokens {
 impl StaticTokens {
     /// Validates `auth.callers`: names unique and non-empty, hashes of 64
     /// hex digits and unique, at least one scope each.
-    pub fn new(callers: &[CallerSettings]) -> anyhow::Result<Self> {
+    pub fn new(callers: &[CallerOptions]) -> anyhow::Result<Self> {
         let mut by_hash = HashMap::new();
         let mut names = std::collections::HashSet::new();
         for (index, caller) in callers.iter().enumerate() {
@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn a_configured_token_identifies_its_caller_and_others_do_not() {
-        let tokens = StaticTokens::new(&[CallerSettings {
+        let tokens = StaticTokens::new(&[CallerOptions {
             name: "reader".into(),
             token_sha256: hash_token("correct horse"),
             scopes: vec![Scope::Read],
@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn malformed_hashes_are_refused_with_the_field() {
-        let error = StaticTokens::new(&[CallerSettings {
+        let error = StaticTokens::new(&[CallerOptions {
             name: "reader".into(),
             token_sha256: "abc".into(),
             scopes: vec![Scope::Read],

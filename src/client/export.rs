@@ -6,13 +6,13 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::config::ExportConfig;
+use crate::cli::ExportArgs;
 use crate::convert::from_proto::article_from_proto;
 use crate::document;
 use crate::proto::ListArticlesRequest;
 
 /// Writes every article of the server into `config.directory`.
-pub async fn run(config: ExportConfig) -> anyhow::Result<()> {
+pub async fn run(config: ExportArgs) -> anyhow::Result<()> {
     let mut client = super::connect(&config.server).await?;
     std::fs::create_dir_all(&config.directory)
         .with_context(|| format!("cannot create {}", config.directory.display()))?;

@@ -2,7 +2,7 @@
 //! files to a running server through ImportArticles.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -10,7 +10,8 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::config::ImportConfig;
+use crate::cli::ImportArgs;
+use crate::input_files::{Input, collect_inputs};
 use crate::proto::{ImportArticlesRequest, ImportArticlesResponse, import_articles_request::Item};
 
 /// One line of a history file such as `powerapps-history.jsonl.gz`.
@@ -22,18 +23,9 @@ struct HistoryEntry {
     document: Option<String>,
 }
 
-/// Where import items come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
-    /// One document file.
-    Document(PathBuf),
-    /// A history file: one JSON change per line, possibly gzipped.
-    History(PathBuf),
-}
-
 /// Imports everything `config` names and prints a summary; fails if any
 /// item failed.
-pub async fn run(config: ImportConfig) -> anyhow::Result<()> {
+pub async fn run(config: ImportArgs) -> anyhow::Result<()> {
     let inputs = collect_inputs(&config.paths)?;
     let total = count_items(&inputs)?;
     let progress = if config.quiet {
@@ -62,42 +54,6 @@ pub async fn run(config: ImportConfig) -> anyhow::Result<()> {
         anyhow::bail!("{} of {total} items failed", summary.failed);
     }
     Ok(())
-}
-
-/// The inputs below `paths`: directories are walked (hidden entries
-/// skipped), files ending in `.jsonl` or `.jsonl.gz` are histories.
-pub fn collect_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
-    let mut inputs = Vec::new();
-    for path in paths {
-        let metadata =
-            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-        if metadata.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .with_context(|| format!("cannot list {}", path.display()))?
-                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                .filter(|entry| {
-                    !entry
-                        .file_name()
-                        .is_some_and(|name| name.to_string_lossy().starts_with('.'))
-                })
-                .collect();
-            entries.sort();
-            inputs.extend(collect_inputs(&entries)?);
-        } else if is_history(path) {
-            inputs.push(Input::History(path.clone()));
-        } else {
-            inputs.push(Input::Document(path.clone()));
-        }
-    }
-    Ok(inputs)
-}
-
-fn is_history(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().to_string())
-        .unwrap_or_default();
-    name.ends_with(".jsonl") || name.ends_with(".jsonl.gz")
 }
 
 fn open_history(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {

@@ -16,7 +16,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Request, Status};
 
-use crate::config::ServerAddress;
+use crate::cli::ServerAddress;
 use crate::proto::article_service_client::ArticleServiceClient;
 
 /// The client the commands use.

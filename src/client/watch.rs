@@ -10,13 +10,13 @@ use std::io::Write;
 use anyhow::Context;
 use serde_json::{Map, Value, json};
 
-use crate::config::WatchConfig;
+use crate::cli::WatchArgs;
 use crate::convert::from_proto::article_from_proto;
 use crate::proto::{self, ArticleQuery, WatchArticlesRequest, article_event};
 
 /// Prints events until the server ends the watch (an error, reported on
 /// standard error with the status) or the output is closed.
-pub async fn run(config: WatchConfig) -> anyhow::Result<()> {
+pub async fn run(config: WatchArgs) -> anyhow::Result<()> {
     let mut client = super::connect(&config.server).await?;
     let request = WatchArticlesRequest {
         filter: Some(filter(&config)),
@@ -55,7 +55,7 @@ pub async fn run(config: WatchConfig) -> anyhow::Result<()> {
     }
 }
 
-fn filter(config: &WatchConfig) -> ArticleQuery {
+fn filter(config: &WatchArgs) -> ArticleQuery {
     ArticleQuery {
         text: config.text.clone(),
         topics: config.topic.clone(),

@@ -16,7 +16,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 
 use super::refusal;
-use crate::settings::LimitSettings;
 
 /// A call's place among those being served; released when dropped.
 pub type Permit = OwnedSemaphorePermit;
@@ -25,6 +24,17 @@ pub type Permit = OwnedSemaphorePermit;
 /// forgotten, so the limiter's memory follows the active callers (JWT
 /// subjects are not a closed set).
 const FORGET_IDLE_CALLERS_EVERY: u64 = 4096;
+
+/// What admission allows (`[limits]` in the configuration file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionLimits {
+    /// Calls per second one caller may start, on average.
+    pub requests_per_second_per_caller: NonZeroU32,
+    /// Calls one caller may start in a burst above that rate.
+    pub burst_per_caller: NonZeroU32,
+    /// Calls served at once by the whole server.
+    pub max_concurrent_requests: usize,
+}
 
 /// The admission limits.
 pub struct Admission {
@@ -35,13 +45,12 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// Limits as configured (validated: every value at least 1).
-    pub fn new(limits: &LimitSettings) -> Self {
-        let rate =
-            NonZeroU32::new(limits.requests_per_second_per_caller).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(limits.burst_per_caller).unwrap_or(NonZeroU32::MIN);
+    /// Admission within `limits`.
+    pub fn new(limits: AdmissionLimits) -> Self {
+        let quota = Quota::per_second(limits.requests_per_second_per_caller)
+            .allow_burst(limits.burst_per_caller);
         Self {
-            per_caller: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            per_caller: RateLimiter::keyed(quota),
             in_flight: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             max_in_flight: limits.max_concurrent_requests,
             admissions: AtomicU64::new(0),

@@ -4,13 +4,13 @@
 
 use std::io::Write;
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::mpsc;
 
 use anyhow::Context;
 use serde::Serialize;
 
 use super::{CorpusModel, Generator};
-use crate::config::GenerateConfig;
 use crate::document;
 
 /// Articles one thread renders before the threads' output is written in
@@ -25,9 +25,22 @@ struct HistoryLine<'a> {
     document: &'a str,
 }
 
+/// What one `generate` run writes.
+#[derive(Debug, Clone)]
+pub struct HistoryRun {
+    /// Directory of real documents whose distributions the articles follow.
+    pub corpus: PathBuf,
+    /// The same seed and corpus give the same articles.
+    pub seed: u64,
+    /// How many articles.
+    pub count: u64,
+    /// File to write; standard output if absent.
+    pub out: Option<PathBuf>,
+}
+
 /// Learns the corpus, then writes `config.count` articles to
 /// `config.out` (or stdout).
-pub fn run(config: GenerateConfig) -> anyhow::Result<()> {
+pub fn run(config: HistoryRun) -> anyhow::Result<()> {
     let model = CorpusModel::from_directory(&config.corpus)
         .with_context(|| format!("learning from the corpus {}", config.corpus.display()))?;
     let generator = Generator::new(model, config.seed);

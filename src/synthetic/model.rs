@@ -15,7 +15,7 @@ use rand::RngExt;
 use rand::rngs::Xoshiro256PlusPlus;
 
 use crate::article::{ArticleContent, Image, Provider, RelatedArticle};
-use crate::client::import::Input;
+use crate::input_files::{Input, collect_inputs};
 
 /// The values one property takes in the corpus, one per occurrence.
 #[derive(Debug, Clone)]
@@ -172,7 +172,7 @@ impl CorpusModel {
     /// does not parse is an error: the model never silently learns from
     /// less.
     pub fn from_directory(directory: &Path) -> anyhow::Result<Self> {
-        let inputs = crate::client::import::collect_inputs(&[directory.to_path_buf()])?;
+        let inputs = collect_inputs(&[directory.to_path_buf()])?;
         let contents = inputs
             .iter()
             .filter_map(|input| match input {

@@ -41,9 +41,10 @@ pub use watcher::{WatchEvent, WatchRequest, WatchStart};
 /// Everything a watcher's stream may carry.
 pub type WatchItem = Result<WatchEvent, crate::error::Error>;
 
-/// How the feed runs; each is a `serve` flag (README, Configuration).
+/// How the feed runs. The caller builds it from its configuration
+/// (`watch.*` and `change_log.*`, README "Configuration").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FeedSettings {
+pub struct FeedOptions {
     /// An idle watch gets a progress event after this long without events.
     pub progress_interval: Duration,
     /// Changes a watcher may fall behind the feed before it is ended.
@@ -56,21 +57,6 @@ pub struct FeedSettings {
     pub compaction_interval: Duration,
 }
 
-impl Default for FeedSettings {
-    fn default() -> Self {
-        Self {
-            progress_interval: Duration::from_secs(10),
-            watcher_buffer: 4096,
-            poll_interval: Duration::from_secs(1),
-            retention: Retention {
-                max_age: Some(Duration::from_secs(7 * 24 * 60 * 60)),
-                max_entries: None,
-            },
-            compaction_interval: Duration::from_secs(60),
-        }
-    }
-}
-
 /// A handle on the running feed; cheap to clone.
 #[derive(Clone)]
 pub struct Feed {
@@ -81,7 +67,7 @@ struct Shared {
     /// The store as served: every write through it wakes the hub.
     store: Arc<dyn Store>,
     changes: broadcast::Sender<Arc<FeedChange>>,
-    settings: FeedSettings,
+    options: FeedOptions,
     /// Cancelled by `close`: ends the hub, the compactor and every watch.
     closing: CancellationToken,
 }
@@ -89,21 +75,21 @@ struct Shared {
 impl Feed {
     /// Starts the hub and the compactor over `store`; from now on every
     /// write through `store` wakes the hub at once.
-    pub fn start(store: Arc<dyn Store>, settings: FeedSettings) -> Self {
+    pub fn start(store: Arc<dyn Store>, options: FeedOptions) -> Self {
         let wake = Arc::new(Notify::new());
-        let (changes, _) = broadcast::channel(settings.watcher_buffer.max(1));
+        let (changes, _) = broadcast::channel(options.watcher_buffer.max(1));
         let closing = CancellationToken::new();
         tokio::spawn(hub::run(
             Arc::clone(&store),
             changes.clone(),
             Arc::clone(&wake),
-            settings.poll_interval,
+            options.poll_interval,
             closing.clone(),
         ));
         tokio::spawn(retention::run(
             Arc::clone(&store),
-            settings.retention,
-            settings.compaction_interval,
+            options.retention,
+            options.compaction_interval,
             closing.clone(),
         ));
         store.observe_writes(wake as Arc<dyn WriteObserver>);
@@ -111,7 +97,7 @@ impl Feed {
             shared: Arc::new(Shared {
                 store,
                 changes,
-                settings,
+                options,
                 closing,
             }),
         }
@@ -122,9 +108,9 @@ impl Feed {
         Arc::clone(&self.shared.store)
     }
 
-    /// The feed's settings.
-    pub fn settings(&self) -> &FeedSettings {
-        &self.shared.settings
+    /// How the feed runs.
+    pub fn options(&self) -> &FeedOptions {
+        &self.shared.options
     }
 
     /// Starts a watch; its events (or the error that ended it) arrive on

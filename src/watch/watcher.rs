@@ -214,7 +214,7 @@ impl Watcher {
         let period = self
             .request
             .progress_interval
-            .unwrap_or(self.feed.settings().progress_interval);
+            .unwrap_or(self.feed.options().progress_interval);
         let mut progress = tokio::time::interval_at(Instant::now() + period, period);
         progress.set_missed_tick_behavior(MissedTickBehavior::Delay);
         self.sent_recently = false;
@@ -231,7 +231,7 @@ impl Watcher {
                     Err(RecvError::Lagged(_)) => {
                         return Err(Stop::Failed(Error::WatcherTooSlow {
                             last_revision: self.considered.0,
-                            buffer: self.feed.settings().watcher_buffer,
+                            buffer: self.feed.options().watcher_buffer,
                         }));
                     }
                     Err(RecvError::Closed) => return Err(Stop::Ended),

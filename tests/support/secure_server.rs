@@ -6,10 +6,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use newswire::auth::Scope;
-use newswire::settings::{
-    CallerSettings, CertificateMapping, JwtKeySettings, JwtSettings, Settings, TlsSettings,
-};
+use newswire::auth::{CallerOptions, CertificateMapping, JwtKeyOptions, JwtOptions, Scope};
+use newswire::config::{Config, TlsConfig};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use super::pki::{Pki, Signed};
@@ -37,43 +35,43 @@ impl SecureServer {
         Self::start_with(|_| {}).await
     }
 
-    pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let pki = Pki::new("newswire test CA");
         let server_certificate = pki.server();
         let jwt_key = rcgen::KeyPair::generate().expect("an EC key");
-        let tls = Some(TlsSettings {
+        let tls = Some(TlsConfig {
             certificate_file: pki.write("server.pem", &server_certificate.certificate_pem),
             key_file: pki.write("server.key", &server_certificate.key_pem),
             client_ca_file: Some(pki.write("clients-ca.pem", &pki.ca_pem)),
             require_client_certificate: false,
             handshake_timeout_seconds: 10,
         });
-        let mut settings = Settings {
+        let mut config = Config {
             tls,
-            ..Settings::default()
+            ..Config::default()
         };
-        let caller = |name: &str, token: &str, scopes: &[Scope]| CallerSettings {
+        let caller = |name: &str, token: &str, scopes: &[Scope]| CallerOptions {
             name: name.to_string(),
             token_sha256: newswire::auth::tokens::hash_token(token),
             scopes: scopes.to_vec(),
         };
-        settings.auth.callers = vec![
+        config.auth.callers = vec![
             caller("reader", READER_TOKEN, &[Scope::Read]),
             caller("writer", WRITER_TOKEN, &[Scope::Read, Scope::Write]),
             caller("admin", ADMIN_TOKEN, &[Scope::Admin]),
         ];
-        settings.auth.jwt = Some(JwtSettings {
+        config.auth.jwt = Some(JwtOptions {
             issuer: ISSUER.to_string(),
             audience: AUDIENCE.to_string(),
             leeway_seconds: 30,
             keys: vec![
-                JwtKeySettings {
+                JwtKeyOptions {
                     key_id: None,
                     algorithm: "HS256".to_string(),
                     public_key_file: None,
                     secret: Some(JWT_SECRET.to_string()),
                 },
-                JwtKeySettings {
+                JwtKeyOptions {
                     key_id: Some("ec-1".to_string()),
                     algorithm: "ES256".to_string(),
                     public_key_file: Some(pki.write("jwt-es256.pem", &jwt_key.public_key_pem())),
@@ -81,7 +79,7 @@ impl SecureServer {
                 },
             ],
         });
-        settings.auth.certificates = vec![
+        config.auth.certificates = vec![
             CertificateMapping {
                 spiffe_id: Some(READER_SPIFFE_ID.to_string()),
                 common_name: None,
@@ -93,8 +91,8 @@ impl SecureServer {
                 scopes: vec![Scope::Read, Scope::Write],
             },
         ];
-        adjust(&mut settings);
-        let server = TestServer::start_configured(settings).await;
+        adjust(&mut config);
+        let server = TestServer::start_configured(config).await;
         Self {
             server,
             pki,

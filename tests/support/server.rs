@@ -5,20 +5,20 @@
 //! `start` serves with `config/development.toml` plus the explicit
 //! anonymous opt-in (`auth.anonymous_scopes`, as `--insecure-allow-anonymous`),
 //! so tests about the API need no credentials; `start_development` serves
-//! exactly the development configuration; `start_configured` any settings
-//! (the authentication, TLS and limit tests build their own).
+//! exactly the development configuration; `start_configured` any
+//! configuration (the authentication, TLS, limit and feed tests build
+//! their own). Every server is started through `newswire::server::serve`,
+//! as `newswire serve` starts it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use newswire::auth::Scope;
+use newswire::config::Config;
 use newswire::proto::article_service_client::ArticleServiceClient;
 use newswire::proto::{
     ImportArticlesRequest, ImportArticlesResponse, import_articles_request::Item,
 };
-use newswire::settings::Settings;
 use newswire::store::Store;
-use newswire::watch::FeedSettings;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -29,7 +29,7 @@ use super::postgres::TestDatabase;
 /// A running server and what it owns.
 pub struct TestServer {
     address: SocketAddr,
-    /// The admin listener serving `/metrics`, when the settings ask for one
+    /// The admin listener serving `/metrics`, when the configuration asks for one
     /// (any `metrics.listen`: the test server binds 127.0.0.1:0 instead).
     pub metrics_address: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -43,40 +43,43 @@ pub struct TestServer {
 pub const DEVELOPMENT_TOKEN: &str = "newswire-dev-token";
 
 /// The checked-in development configuration.
-pub fn development_settings() -> Settings {
+pub fn development_config() -> Config {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/development.toml");
-    Settings::load(&path).expect("config/development.toml is valid")
+    let config = Config::from_file(&path).expect("config/development.toml is valid");
+    config.validate().expect("config/development.toml is valid");
+    config
 }
 
-/// The development configuration, open to callers without credentials and
-/// with rate limits far above what a test sends.
-pub fn anonymous_settings() -> Settings {
-    let mut settings = development_settings();
-    settings.auth.anonymous_scopes = vec![Scope::Read, Scope::Write, Scope::Admin];
-    settings.limits.requests_per_second_per_caller = 1_000_000;
-    settings.limits.burst_per_caller = 1_000_000;
-    settings
+/// The development configuration, open to callers without credentials (as
+/// `--insecure-allow-anonymous`) and with rate limits far above what a
+/// test sends.
+pub fn anonymous_config() -> Config {
+    let mut config = development_config();
+    config.allow_anonymous();
+    config.limits.requests_per_second_per_caller = 1_000_000;
+    config.limits.burst_per_caller = 1_000_000;
+    config
 }
 
 impl TestServer {
     /// A server over a fresh SQLite database in a temporary directory,
     /// callable without credentials.
     pub async fn start() -> Self {
-        Self::start_configured(anonymous_settings()).await
+        Self::start_configured(anonymous_config()).await
     }
 
     /// A server with exactly `config/development.toml`.
     pub async fn start_development() -> Self {
-        Self::start_configured(development_settings()).await
+        Self::start_configured(development_config()).await
     }
 
-    /// A server with `settings` over a fresh SQLite database.
-    pub async fn start_configured(settings: Settings) -> Self {
+    /// A server with `config` over a fresh SQLite database.
+    pub async fn start_configured(config: Config) -> Self {
         let data = tempfile::tempdir().expect("a temporary directory");
         // As `serve` runs it: SQLite behind the read cache.
         let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
             .expect("the store opens");
-        Self::start_with_settings(store, data, settings).await
+        Self::start_with_config(store, data, config).await
     }
 
     /// A server over a fresh PostgreSQL database of its own, as `serve
@@ -92,66 +95,39 @@ impl TestServer {
         server
     }
 
-    /// A server over a fresh SQLite database, callable without
-    /// credentials, with the change feed's `feed` settings.
-    pub async fn start_with_feed(feed: FeedSettings) -> Self {
-        let data = tempfile::tempdir().expect("a temporary directory");
-        let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
-            .expect("the store opens");
-        Self::start_with_store_and_feed(store, data, feed).await
-    }
-
-    /// A server over `store`, callable without credentials, with the
-    /// change feed's `feed` settings; `data` lives as long as the server.
-    pub async fn start_with_store_and_feed(
-        store: Arc<dyn Store>,
-        data: tempfile::TempDir,
-        feed: FeedSettings,
-    ) -> Self {
-        Self::start_serving(store, data, anonymous_settings(), feed).await
-    }
-
     /// A server over `store`, callable without credentials; `data` lives as
     /// long as the server.
     pub async fn start_with(store: Arc<dyn Store>, data: tempfile::TempDir) -> Self {
-        Self::start_with_settings(store, data, anonymous_settings()).await
+        Self::start_with_config(store, data, anonymous_config()).await
     }
 
-    /// A server over `store` with `settings`.
-    pub async fn start_with_settings(
+    /// A server over `store` with `config`; `data` lives as long as the
+    /// server. The listeners are bound on 127.0.0.1:0: the admin listener
+    /// only if `metrics.listen` is set (its address is not used).
+    pub async fn start_with_config(
         store: Arc<dyn Store>,
         data: tempfile::TempDir,
-        settings: Settings,
+        config: Config,
     ) -> Self {
-        Self::start_serving(store, data, settings, FeedSettings::default()).await
-    }
-
-    async fn start_serving(
-        store: Arc<dyn Store>,
-        data: tempfile::TempDir,
-        settings: Settings,
-        feed: FeedSettings,
-    ) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind an ephemeral port");
-        let address = listener.local_addr().expect("a local address");
-        let mut prepared = newswire::server::Prepared::new(&settings)
-            .expect("valid settings")
-            .with_feed(feed);
-        let mut metrics_address = None;
-        if settings.metrics.listen.is_some() {
-            let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            metrics_address = Some(admin.local_addr().expect("a local address"));
-            prepared = prepared.with_metrics_listener(admin);
-        }
+        let listeners = newswire::server::Listeners {
+            grpc: bind_ephemeral().await,
+            metrics: match config.metrics.listen {
+                Some(_) => Some(bind_ephemeral().await),
+                None => None,
+            },
+        };
+        let address = listeners.grpc.local_addr().expect("a local address");
+        let metrics_address = listeners
+            .metrics
+            .as_ref()
+            .map(|admin| admin.local_addr().expect("a local address"));
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let shutdown_signal = async {
                 let _ = stopped.await;
             };
             if let Err(error) =
-                newswire::server::serve(listener, store, prepared, shutdown_signal).await
+                newswire::server::serve(listeners, store, config, shutdown_signal).await
             {
                 panic!("the test server failed: {error:#}");
             }
@@ -209,6 +185,12 @@ impl TestServer {
             .expect("import succeeds")
             .into_inner()
     }
+}
+
+async fn bind_ephemeral() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind an ephemeral port")
 }
 
 impl Drop for TestServer {

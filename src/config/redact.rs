@@ -1,31 +1,31 @@
 //! The effective configuration as TOML, with every secret replaced, for
 //! `newswire config check`: safe to paste into a ticket.
 
-use super::Settings;
+use super::Config;
 
 /// What a hidden secret reads as.
 const REDACTED: &str = "<redacted>";
 
-/// `settings` as TOML with JWT secrets, token hashes and database
+/// `config` as TOML with JWT secrets, token hashes and database
 /// passwords hidden. A token hash keeps its first 8 digits so an operator
 /// can tell callers apart.
-pub fn redacted_toml(settings: &Settings) -> anyhow::Result<String> {
-    let mut settings = settings.clone();
-    for caller in &mut settings.auth.callers {
+pub fn redacted_toml(config: &Config) -> anyhow::Result<String> {
+    let mut config = config.clone();
+    for caller in &mut config.auth.callers {
         let prefix: String = caller.token_sha256.chars().take(8).collect();
         caller.token_sha256 = format!("{prefix}…{REDACTED}");
     }
-    if let Some(jwt) = settings.auth.jwt.as_mut() {
+    if let Some(jwt) = config.auth.jwt.as_mut() {
         for key in &mut jwt.keys {
             if key.secret.is_some() {
                 key.secret = Some(REDACTED.to_string());
             }
         }
     }
-    if let Some(database) = settings.server.database.as_mut() {
+    if let Some(database) = config.server.database.as_mut() {
         *database = redact_url_password(database);
     }
-    Ok(toml::to_string_pretty(&settings)?)
+    Ok(toml::to_string_pretty(&config)?)
 }
 
 /// `scheme://user:password@host…` → `scheme://user:<redacted>@host…`; a
