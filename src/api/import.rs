@@ -214,7 +214,7 @@ impl Committed {
 }
 
 /// The key and content of one import item.
-fn item_from_message(message: &proto::ImportArticlesRequest) -> Result<UpsertItem, Error> {
+pub fn item_from_message(message: &proto::ImportArticlesRequest) -> Result<UpsertItem, Error> {
     let source = (!message.source.is_empty()).then_some(message.source.as_str());
     match &message.item {
         Some(Item::Document(text)) => {

@@ -4,9 +4,9 @@
 mod audit;
 pub mod convert;
 pub mod get_response;
-mod import;
+pub mod import;
 mod lookup;
-mod page_token;
+pub mod page_token;
 pub mod status;
 pub mod stream;
 pub mod stream_limits;
