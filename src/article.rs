@@ -292,17 +292,6 @@ impl ArticleContent {
         }
         Etag(etag)
     }
-
-    /// The value this article sorts by for `field`. Missing heat or quality
-    /// sorts below every present value.
-    pub fn sort_value(&self, field: crate::query::SortField) -> i64 {
-        use crate::query::SortField;
-        match field {
-            SortField::PublishedDateTime => self.published_date_time.timestamp_micros(),
-            SortField::Heat => self.heat.map_or(i64::MIN, i64::from),
-            SortField::Quality => self.quality.map_or(i64::MIN, i64::from),
-        }
-    }
 }
 
 /// The server-assigned identifier of an article.

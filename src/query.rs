@@ -180,6 +180,20 @@ pub enum SortField {
     Quality,
 }
 
+/// An article's place in a list is part of the query model, so it is
+/// defined here rather than in `article`, which knows nothing of queries.
+impl ArticleContent {
+    /// The value this article sorts by for `field`. Missing heat or quality
+    /// sorts below every present value.
+    pub fn sort_value(&self, field: SortField) -> i64 {
+        match field {
+            SortField::PublishedDateTime => self.published_date_time.timestamp_micros(),
+            SortField::Heat => self.heat.map_or(i64::MIN, i64::from),
+            SortField::Quality => self.quality.map_or(i64::MIN, i64::from),
+        }
+    }
+}
+
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {

@@ -23,6 +23,26 @@ struct HistoryEntry {
     document: Option<String>,
 }
 
+/// Why a history line is not an import item.
+#[derive(Debug)]
+pub enum HistoryLineError {
+    /// The line is not a JSON history entry.
+    NotAnEntry(serde_json::Error),
+    /// The entry is not an upsert with a document, the only change import
+    /// sends.
+    NotAnUpsert { op: String },
+}
+
+/// One line of a history file as an import item: its source (the entry's
+/// path) and its document.
+pub fn history_item(line: &str) -> Result<(String, String), HistoryLineError> {
+    let entry: HistoryEntry = serde_json::from_str(line).map_err(HistoryLineError::NotAnEntry)?;
+    match entry.document.filter(|_| entry.op == "upsert") {
+        Some(document) => Ok((entry.path, document)),
+        None => Err(HistoryLineError::NotAnUpsert { op: entry.op }),
+    }
+}
+
 /// Imports everything `config` names and prints a summary; fails if any
 /// item failed.
 pub async fn run(config: ImportArgs) -> anyhow::Result<()> {
@@ -109,18 +129,22 @@ fn send_items(
             Input::History(path) => {
                 for (number, line) in open_history(path)?.lines().enumerate() {
                     let line = line.with_context(|| format!("cannot read {}", path.display()))?;
-                    let entry: HistoryEntry = serde_json::from_str(&line).with_context(|| {
-                        format!("{}:{}: not a history entry", path.display(), number + 1)
-                    })?;
-                    let Some(document) = entry.document.filter(|_| entry.op == "upsert") else {
-                        anyhow::bail!(
-                            "{}:{}: op {:?} is not supported by import (only upsert)",
+                    let (source, document) = match history_item(&line) {
+                        Ok(item) => item,
+                        Err(HistoryLineError::NotAnEntry(error)) => {
+                            return Err(anyhow::Error::new(error).context(format!(
+                                "{}:{}: not a history entry",
+                                path.display(),
+                                number + 1
+                            )));
+                        }
+                        Err(HistoryLineError::NotAnUpsert { op }) => anyhow::bail!(
+                            "{}:{}: op {op:?} is not supported by import (only upsert)",
                             path.display(),
                             number + 1,
-                            entry.op
-                        );
+                        ),
                     };
-                    if !send(entry.path, document) {
+                    if !send(source, document) {
                         return Ok(());
                     }
                 }

@@ -1,7 +1,5 @@
-//! The client commands, `import`, `export` and `watch`, which talk to a running
-//! server through the generated gRPC client like any other service would.
-//! The client commands, `import` and `export`, which talk to a running
-//! server through the generated gRPC client like any other service would,
+//! The client commands, `import`, `export` and `watch`, which talk to a
+//! running server through the generated gRPC client like any other service would,
 //! presenting a bearer token (`--token` / `NEWSWIRE_TOKEN`) and, for
 //! `https://` servers, verifying them with TLS.
 

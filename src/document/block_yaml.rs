@@ -32,7 +32,8 @@
 
 use serde_norway::{Mapping, Value};
 
-use super::{FrontMatter, MAX_EXPANDED_TEXT_BYTES, MAX_NESTING_DEPTH, MAX_NODES};
+use super::FrontMatter;
+use super::limits::{MAX_EXPANDED_TEXT_BYTES, MAX_NESTING_DEPTH, MAX_NODES};
 
 /// Longest key read here; libyaml refuses implicit keys over 1,024.
 const MAX_KEY_BYTES: usize = 128;
@@ -455,7 +456,8 @@ fn single_quoted(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::{Parts, parse_front_matter_with_libyaml};
+    use crate::document::parse::parse_front_matter_with_libyaml;
+    use crate::document::split::{Parts, split};
 
     /// What serde_norway makes of `front_matter`, as the document parser
     /// would have it without this module.
@@ -712,7 +714,7 @@ mod tests {
         let read = documents
             .iter()
             .filter(|document| {
-                let parts = crate::document::split(document).expect("a corpus document splits");
+                let parts = split(document).expect("a corpus document splits");
                 agrees(parts.front_matter)
             })
             .count();
