@@ -69,6 +69,7 @@
 
 mod article_row;
 mod article_version;
+mod attempt;
 mod batch;
 mod change_log;
 mod one_by_one;

@@ -9,7 +9,7 @@ use deadpool_postgres::{Pool, Transaction};
 
 use super::article_row::{insert_article, update_article};
 use super::article_version::ArticleVersion;
-use super::batch::{Attempt, Draft, MAX_KEY_RACES, finish, refusal};
+use super::attempt::{Attempt, Draft, MAX_KEY_RACES, finish, refusal};
 use super::change_log::PendingChanges;
 use super::state::find_state_by_key;
 use super::{begin, checkout};

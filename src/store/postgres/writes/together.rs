@@ -9,7 +9,7 @@ use deadpool_postgres::{Pool, Transaction};
 use uuid::Uuid;
 
 use super::article_version::ArticleVersion;
-use super::batch::{Attempt, Draft, MAX_KEY_RACES, finish, refusal};
+use super::attempt::{Attempt, Draft, MAX_KEY_RACES, finish, refusal};
 use super::change_log::PendingChanges;
 use super::state::{StoredState, find_states_by_keys};
 use super::version_rows::write_versions;
