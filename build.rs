@@ -5,7 +5,7 @@
 //! client, and a server for test doubles and baselines), and once as the
 //! server newswire serves, whose GetArticle, StreamArticles and
 //! WatchArticles answers are the hand-written messages of the same names in
-//! `proto::preencoded`, written from bytes newswire already holds (an
+//! `api::preencoded`, written from bytes newswire already holds (an
 //! article the store's read cache shares, an article as the store keeps it
 //! encoded, a change's event encoded once for all its watchers).
 
@@ -36,15 +36,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extern_path(".newswire.v1", "crate::proto")
         .extern_path(
             ".newswire.v1.GetArticleResponse",
-            "crate::proto::preencoded::GetArticleResponse",
+            "crate::api::preencoded::GetArticleResponse",
         )
         .extern_path(
             ".newswire.v1.StreamArticlesResponse",
-            "crate::proto::preencoded::StreamArticlesResponse",
+            "crate::api::preencoded::StreamArticlesResponse",
         )
         .extern_path(
             ".newswire.v1.WatchArticlesResponse",
-            "crate::proto::preencoded::WatchArticlesResponse",
+            "crate::api::preencoded::WatchArticlesResponse",
         )
         .compile_fds(descriptors)?;
     Ok(())

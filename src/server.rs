@@ -24,13 +24,14 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic_health::server::HealthReporter;
 
 use crate::api::ArticleApi;
+use crate::api::served::article_service_server::ArticleServiceServer;
 use crate::api::stream_limits::StreamLimits;
 use crate::audit::AuditLog;
 use crate::auth::AccessControl;
 use crate::config::{Config, LimitsConfig, TlsConfig, WATCH_BUFFER_RANGE};
 use crate::gate::admission::{Admission, AdmissionLimits};
 use crate::gate::{Gate, GateLayer};
-use crate::proto::{FILE_DESCRIPTOR_SET, served::article_service_server::ArticleServiceServer};
+use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::store::{Retention, Store};
 use crate::watch::{Feed, FeedOptions};
 

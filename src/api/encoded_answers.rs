@@ -15,9 +15,9 @@ use hashlink::LruCache;
 use prost::Message;
 use prost::bytes::Bytes;
 
+use crate::api::preencoded::GetArticleResponse;
 use crate::article::{Article, ArticleId};
 use crate::convert::to_proto::article_to_proto;
-use crate::proto::preencoded::GetArticleResponse;
 
 /// Articles whose answers are kept, least recently served dropped first:
 /// as many as the PostgreSQL store's default read cache holds. Each costs

@@ -6,6 +6,8 @@
 mod audit;
 pub mod encoded_answers;
 mod import;
+pub mod preencoded;
+pub mod served;
 pub mod status;
 pub mod stream;
 pub mod stream_limits;
@@ -21,12 +23,13 @@ use crate::convert::lookup;
 use crate::convert::requests::{self, Update};
 use crate::convert::to_proto::{article_into_proto, deleted_to_proto, page_into_proto};
 use crate::error::Error;
-use crate::proto::preencoded::GetArticleResponse;
-use crate::proto::{self, served::article_service_server::ArticleService};
+use crate::proto;
 use crate::store::Store;
 use crate::watch::Feed;
 use audit::ArticleRef;
 use encoded_answers::{ENCODED_ANSWERS, EncodedAnswers};
+use preencoded::GetArticleResponse;
+use served::article_service_server::ArticleService;
 use stream_limits::StreamLimits;
 
 pub use crate::convert::lookup::MAX_BATCH_GET;

@@ -17,8 +17,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use crate::api::preencoded::StreamArticlesResponse;
 use crate::convert::page_token;
-use crate::proto::preencoded::StreamArticlesResponse;
 use crate::query::PageRequest;
 use crate::store::Store;
 

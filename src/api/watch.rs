@@ -1,6 +1,6 @@
 //! WatchArticles: starts a watch on the change feed and sends its domain
 //! events as they come (a change's event is encoded once for all its
-//! watchers: `proto::preencoded::WatchArticlesResponse`).
+//! watchers: `preencoded::WatchArticlesResponse`).
 
 use std::pin::Pin;
 
@@ -9,7 +9,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use super::status;
-use crate::proto::preencoded::WatchArticlesResponse;
+use crate::api::preencoded::WatchArticlesResponse;
 use crate::watch::{Feed, WatchItem, WatchRequest};
 
 /// The stream of responses tonic sends.
