@@ -21,6 +21,9 @@ pub const REQUESTS: &str = "newswire_requests_total";
 pub const REQUEST_SECONDS: &str = "newswire_request_duration_seconds";
 /// Calls being served now.
 pub const IN_FLIGHT: &str = "newswire_requests_in_flight";
+/// Calls refused over a caller's rate limit, by `caller` (the first 1,000
+/// callers limited by name, later ones as `other`).
+pub const RATE_LIMITED: &str = "newswire_rate_limited_calls_total";
 /// Import items by `outcome` (created, updated, unchanged, failed).
 pub const IMPORT_ITEMS: &str = "newswire_import_items_total";
 /// The store's highest committed revision (sampled).

@@ -29,7 +29,7 @@ use crate::api::stream_limits::StreamLimits;
 use crate::audit::AuditLog;
 use crate::auth::AccessControl;
 use crate::config::{Config, LimitsConfig, TlsConfig, WATCH_BUFFER_RANGE};
-use crate::gate::admission::{Admission, AdmissionLimits};
+use crate::gate::admission::{Admission, AdmissionLimits, CallerRate};
 use crate::gate::{Gate, GateLayer};
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::store::{Retention, Store};
@@ -151,12 +151,15 @@ fn admission_limits(limits: &LimitsConfig) -> anyhow::Result<AdmissionLimits> {
         std::num::NonZeroU32::new(value)
             .with_context(|| format!("limits.{key}: must be at least 1"))
     };
+    let per_caller = match limits.caller_rate() {
+        Some((rate, burst)) => Some(CallerRate {
+            per_second: at_least_one(rate, "requests_per_second_per_caller")?,
+            burst: at_least_one(burst, "burst_per_caller")?,
+        }),
+        None => None,
+    };
     Ok(AdmissionLimits {
-        requests_per_second_per_caller: at_least_one(
-            limits.requests_per_second_per_caller,
-            "requests_per_second_per_caller",
-        )?,
-        burst_per_caller: at_least_one(limits.burst_per_caller, "burst_per_caller")?,
+        per_caller,
         max_concurrent_requests: limits.max_concurrent_requests,
     })
 }

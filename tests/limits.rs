@@ -32,8 +32,8 @@ fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_caller_is_throttled_and_does_not_starve_another() {
     let fixture = SecureServer::start_with(|settings| {
-        settings.limits.requests_per_second_per_caller = 1;
-        settings.limits.burst_per_caller = 10;
+        settings.limits.requests_per_second_per_caller = Some(1);
+        settings.limits.burst_per_caller = Some(10);
     })
     .await;
     let channel = fixture.channel(None).await.expect("TLS");

@@ -9,8 +9,6 @@ use newswire::config::Config;
 pub fn benchmark_config() -> Config {
     let mut config = Config::default();
     config.auth.anonymous_scopes = vec![Scope::Read, Scope::Write];
-    config.limits.requests_per_second_per_caller = u32::MAX;
-    config.limits.burst_per_caller = u32::MAX;
     config.limits.max_concurrent_requests = 1 << 20;
     config.limits.max_watchers = 1 << 20;
     config.limits.max_concurrent_streams_per_connection = 1 << 16;

@@ -1,6 +1,8 @@
 //! `[limits]`: the operational limits beyond the message size (README,
 //! "Limits"). Each must allow some work and stay finite, so every one is
-//! at least 1.
+//! at least 1. The per-caller rate is off unless configured: one internal
+//! service is one caller, and a default rate would throttle it long before
+//! the server runs out of capacity.
 
 use std::time::Duration;
 
@@ -18,10 +20,15 @@ pub struct LimitsConfig {
     /// Watch streams open at once; more are refused with
     /// RESOURCE_EXHAUSTED. Default 1,024.
     pub max_watchers: usize,
-    /// Calls per second one caller may start, on average. Default 1,000.
-    pub requests_per_second_per_caller: u32,
-    /// Calls one caller may start in a burst above that rate. Default 2,000.
-    pub burst_per_caller: u32,
+    /// Calls per second one caller may start, on average. Default: no
+    /// per-caller limit (`max_concurrent_requests` still protects the
+    /// server); set it to keep one caller from starving the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_second_per_caller: Option<u32>,
+    /// Calls one caller may start in a burst above that rate. Default twice
+    /// the rate; only with `requests_per_second_per_caller`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burst_per_caller: Option<u32>,
     /// HTTP/2 PING interval on idle connections. Default 30 s.
     pub keepalive_interval_seconds: u64,
     /// A PING unanswered this long closes the connection. Default 20 s.
@@ -40,8 +47,8 @@ impl Default for LimitsConfig {
             max_concurrent_streams_per_connection: 128,
             max_concurrent_requests: 512,
             max_watchers: 1024,
-            requests_per_second_per_caller: 1000,
-            burst_per_caller: 2000,
+            requests_per_second_per_caller: None,
+            burst_per_caller: None,
             keepalive_interval_seconds: 30,
             keepalive_timeout_seconds: 20,
             stream_idle_timeout_seconds: 300,
@@ -71,7 +78,17 @@ impl LimitsConfig {
         Duration::from_secs(self.stream_max_lifetime_seconds)
     }
 
+    /// The per-caller rate and burst, when a rate is configured.
+    pub fn caller_rate(&self) -> Option<(u32, u32)> {
+        let rate = self.requests_per_second_per_caller?;
+        Some((rate, self.burst_per_caller.unwrap_or(rate.saturating_mul(2))))
+    }
+
     pub(super) fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.burst_per_caller.is_none() || self.requests_per_second_per_caller.is_some(),
+            "limits.burst_per_caller: only applies with limits.requests_per_second_per_caller, which is not set"
+        );
         let positive = [
             (
                 "max_concurrent_streams_per_connection",
@@ -84,9 +101,12 @@ impl LimitsConfig {
             ("max_watchers", self.max_watchers as u64),
             (
                 "requests_per_second_per_caller",
-                u64::from(self.requests_per_second_per_caller),
+                self.requests_per_second_per_caller.map_or(1, u64::from),
             ),
-            ("burst_per_caller", u64::from(self.burst_per_caller)),
+            (
+                "burst_per_caller",
+                self.burst_per_caller.map_or(1, u64::from),
+            ),
             (
                 "keepalive_interval_seconds",
                 self.keepalive_interval_seconds,
