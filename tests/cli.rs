@@ -263,6 +263,28 @@ fn bad_configuration_is_refused_at_start_with_a_clear_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--listen"));
 }
 
+#[test]
+fn an_unreachable_server_is_reported_with_its_cause_and_a_hint() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let server = format!("http://127.0.0.1:{port}");
+    let output = run(&["export", "--server", &server, "unused-export-folder"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot reach newswire at {server}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("connection refused"),
+        "the cause is named, not only \"transport error\": {stderr}"
+    );
+    assert!(stderr.contains("newswire serve"), "a hint: {stderr}");
+}
+
 /// `newswire watch` prints each event as a JSON line: the filter applies,
 /// `--from` resumes, and an article prints with its front-matter keys.
 #[tokio::test]

@@ -125,6 +125,9 @@ pub struct AccessControl {
     jwt: Option<jwt::JwtVerifier>,
     certificates: certificate::CertificateMappings,
     anonymous_scopes: Vec<Scope>,
+    /// No caller of any kind is configured, so a refused credential can be
+    /// told so: no credential could pass, and there is nothing to reveal.
+    no_callers: bool,
 }
 
 impl AccessControl {
@@ -140,6 +143,9 @@ impl AccessControl {
                 .transpose()?,
             certificates: certificate::CertificateMappings::new(&options.certificates)?,
             anonymous_scopes: options.anonymous_scopes.clone(),
+            no_callers: options.callers.is_empty()
+                && options.jwt.is_none()
+                && options.certificates.is_empty(),
         })
     }
 
@@ -190,6 +196,21 @@ impl AccessControl {
         }
     }
 
+    /// Why a bearer token was refused. With no caller configured at all,
+    /// the server says so (a server started without `--config`); otherwise
+    /// it reveals nothing about which tokens exist.
+    fn invalid_token(&self) -> Denial {
+        if self.no_callers {
+            Denial::unauthenticated(
+                "the bearer token is not valid for this server: it has no callers configured \
+                 (auth.callers, auth.jwt and auth.certificates are empty); start it with \
+                 --config, e.g. config/development.toml",
+            )
+        } else {
+            Denial::unauthenticated("the bearer token is not valid for this server")
+        }
+    }
+
     /// The identity the presented credentials prove; `None` when nothing
     /// was presented and anonymous callers get no scope.
     fn authenticate(&self, presented: &Presented<'_>) -> Result<Option<Identity>, Denial> {
@@ -212,9 +233,11 @@ impl AccessControl {
                     .verify(token)
                     .map(Some)
                     .map_err(|problem| Denial::unauthenticated(format!("the JWT {problem}"))),
-                _ => self.tokens.identify(token).map(Some).ok_or_else(|| {
-                    Denial::unauthenticated("the bearer token is not valid for this server")
-                }),
+                _ => self
+                    .tokens
+                    .identify(token)
+                    .map(Some)
+                    .ok_or_else(|| self.invalid_token()),
             };
         }
         if let Some(chain) = presented
@@ -237,5 +260,56 @@ impl AccessControl {
             }));
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("a header value"),
+        );
+        headers
+    }
+
+    fn refusal(options: &AuthOptions) -> Denial {
+        let access = AccessControl::new(options).expect("valid options");
+        let headers = bearer("newswire-dev-token");
+        let presented = Presented {
+            headers: &headers,
+            client_certificates: None,
+        };
+        access
+            .check("/newswire.v1.ArticleService/GetArticle", &presented)
+            .expect_err("an unknown token is refused")
+    }
+
+    #[test]
+    fn a_server_without_callers_says_so_and_one_with_callers_reveals_nothing() {
+        let none = refusal(&AuthOptions::default());
+        assert_eq!(none.code, Code::Unauthenticated);
+        assert!(
+            none.message.contains("no callers configured"),
+            "{}",
+            none.message
+        );
+
+        let with_callers = AuthOptions {
+            callers: vec![CallerOptions {
+                name: "reader".to_string(),
+                token_sha256: tokens::hash_token("another-token"),
+                scopes: vec![Scope::Read],
+            }],
+            ..AuthOptions::default()
+        };
+        let some = refusal(&with_callers);
+        assert_eq!(
+            some.message,
+            "the bearer token is not valid for this server"
+        );
     }
 }

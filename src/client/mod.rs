@@ -55,7 +55,7 @@ pub async fn connect(address: &ServerAddress) -> anyhow::Result<Client> {
     let channel = endpoint
         .connect()
         .await
-        .map_err(|error| anyhow::anyhow!("cannot reach newswire at {url}: {error}"))?;
+        .map_err(|error| unreachable(url, &error))?;
     let token = address
         .token
         .as_deref()
@@ -68,5 +68,26 @@ pub async fn connect(address: &ServerAddress) -> anyhow::Result<Client> {
         ArticleServiceClient::with_interceptor(channel, BearerToken(token))
             .max_decoding_message_size(64 * 1024 * 1024)
             .max_encoding_message_size(64 * 1024 * 1024),
+    )
+}
+
+/// Why `url` could not be reached: tonic's "transport error" with every
+/// cause under it (connection refused, a TLS or DNS failure), and a hint.
+fn unreachable(url: &str, error: &tonic::transport::Error) -> anyhow::Error {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    causes.dedup();
+    let why = if causes.is_empty() {
+        error.to_string()
+    } else {
+        causes.join(": ")
+    };
+    anyhow::anyhow!(
+        "cannot reach newswire at {url}: {why} (is `newswire serve` running there? \
+         --server / NEWSWIRE_SERVER names another address)"
     )
 }

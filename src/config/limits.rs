@@ -81,7 +81,10 @@ impl LimitsConfig {
     /// The per-caller rate and burst, when a rate is configured.
     pub fn caller_rate(&self) -> Option<(u32, u32)> {
         let rate = self.requests_per_second_per_caller?;
-        Some((rate, self.burst_per_caller.unwrap_or(rate.saturating_mul(2))))
+        Some((
+            rate,
+            self.burst_per_caller.unwrap_or(rate.saturating_mul(2)),
+        ))
     }
 
     pub(super) fn validate(&self) -> anyhow::Result<()> {

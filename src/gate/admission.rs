@@ -157,8 +157,14 @@ mod tests {
         let refused = (0..10)
             .filter(|_| admission.admit(Some("flooder")).is_err())
             .count();
-        assert!(refused >= 6, "only {refused} of 10 calls over a burst of 3 were refused");
-        assert!(admission.admit(Some("neighbour")).is_ok(), "another caller keeps its budget");
+        assert!(
+            refused >= 6,
+            "only {refused} of 10 calls over a burst of 3 were refused"
+        );
+        assert!(
+            admission.admit(Some("neighbour")).is_ok(),
+            "another caller keeps its budget"
+        );
         let limited = admission.limited_callers.lock().expect("not poisoned");
         assert_eq!(*limited, HashSet::from(["flooder".to_string()]));
     }
