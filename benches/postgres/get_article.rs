@@ -31,7 +31,7 @@ use uuid::Uuid;
 use crate::database::{self, Backends, BenchDatabase};
 use crate::load::{LoadShape, connect};
 use crate::process::{PinnedChild, own_cpu_time};
-use crate::report::{percent, progress, rate, ratio};
+use crate::report::{percent, progress, rate, ratio, target};
 use crate::rounds::Rounds;
 use crate::synthetic;
 
@@ -338,8 +338,9 @@ impl GetArticleRounds {
             );
         }
         println!(
-            "  ratio newswire / raw: {}; target >= 0.50",
-            self.rounds.ratio(NEWSWIRE, RAW, Window::calls_per_second)
+            "  ratio newswire / raw: {}; {}",
+            self.rounds.ratio(NEWSWIRE, RAW, Window::calls_per_second),
+            target(">= 0.50")
         );
         println!(
             "  ratio newswire with the read cache off / raw: {}",

@@ -21,7 +21,7 @@ use tonic::transport::Endpoint;
 
 use crate::database::{self, BenchDatabase};
 use crate::process::PinnedChild;
-use crate::report::{progress, rate, ratio};
+use crate::report::{progress, rate, ratio, target};
 use crate::rounds::Rounds;
 use crate::rows::{self, ArticleRows};
 use crate::synthetic;
@@ -149,8 +149,9 @@ impl ImportRounds {
             self.rounds.median(COPY, Duration::as_secs_f64),
         );
         println!(
-            "  ratio ImportArticles / COPY: {}; target >= 0.50",
-            self.rounds.ratio(SERVICE, COPY, per_second)
+            "  ratio ImportArticles / COPY: {}; {}",
+            self.rounds.ratio(SERVICE, COPY, per_second),
+            target(">= 0.50")
         );
     }
 }

@@ -14,7 +14,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::database::{self, BenchDatabase};
 use crate::process::PinnedChild;
-use crate::report::{median, progress, ratio, ratio_with_spread};
+use crate::report::{median, progress, ratio, ratio_with_spread, target};
 use crate::synthetic;
 
 /// Articles per page: the API's default.
@@ -215,6 +215,6 @@ impl ListRounds {
                 ),
             );
         }
-        println!("  target: page {} / page 1 <= 1.50", self.page);
+        println!("  page {} / page 1: {}", self.page, target("<= 1.50"));
     }
 }

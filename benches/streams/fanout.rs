@@ -15,7 +15,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::corpus::SourcedDocument;
 use super::process::PinnedChild;
-use super::report::{progress, rate};
+use super::report::{progress, rate, target};
 use super::rounds::Rounds;
 
 /// How long the watchers may take to receive everything.
@@ -53,7 +53,7 @@ impl FanoutResult {
             self.watchers, self.connections, self.events
         );
         println!(
-            "  delivered events/s: newswire {}, bare broadcast {}; newswire / bare {} (target >= 0.50)",
+            "  delivered events/s: newswire {}, bare broadcast {}; newswire / bare {} ({})",
             rate(rate_of(Contender::Newswire)),
             rate(rate_of(Contender::Bare)),
             self.rounds.ratio(
@@ -61,6 +61,7 @@ impl FanoutResult {
                 Contender::Bare as usize,
                 |round| round.events_per_second
             ),
+            target(">= 0.50"),
         );
         println!(
             "  server memory per idle watcher: newswire {:.1} KiB, bare broadcast {:.1} KiB",

@@ -19,7 +19,7 @@ use newswire::proto::{ImportArticlesRequest, StreamArticlesRequest};
 use super::corpus::SourcedDocument;
 use super::fanout::{Contender, connect};
 use super::process::PinnedChild;
-use super::report::{progress, rate};
+use super::report::{progress, rate, target};
 use super::rounds::Rounds;
 
 /// One database size's figures: each contender's stream per round,
@@ -59,7 +59,7 @@ impl StreamResults {
         println!("StreamArticles: one client streams every article (read batches of 100)");
         for result in &self.0 {
             println!(
-                "  {} articles: newswire {} msgs/s, bare stream {} msgs/s; newswire / bare {} (target >= 0.50); newswire peak memory {:.1} MiB",
+                "  {} articles: newswire {} msgs/s, bare stream {} msgs/s; newswire / bare {} ({}); newswire peak memory {:.1} MiB",
                 rate(result.count as f64),
                 rate(result.messages_per_second(Contender::Newswire)),
                 rate(result.messages_per_second(Contender::Bare)),
@@ -68,15 +68,17 @@ impl StreamResults {
                     Contender::Bare as usize,
                     |streamed| streamed.messages_per_second
                 ),
+                target(">= 0.50"),
                 result.newswire_peak() / (1024.0 * 1024.0),
             );
         }
         if let [smallest, .., largest] = self.0.as_slice() {
             println!(
-                "  peak memory {} vs {} articles: {:.2} (target <= 1.20)",
+                "  peak memory {} vs {} articles: {:.2} ({})",
                 rate(largest.count as f64),
                 rate(smallest.count as f64),
                 largest.newswire_peak() / smallest.newswire_peak(),
+                target("<= 1.20"),
             );
         }
     }

@@ -14,7 +14,7 @@ use super::corpus::SourcedDocument;
 use super::import;
 use super::load::{self, LoadOutcome, LoadShape, Target};
 use super::process::PinnedChild;
-use super::report::{percent, progress, rate, ratio};
+use super::report::{percent, progress, rate, ratio, target};
 use super::rounds::Rounds;
 
 /// The servers GetArticle load runs against, in report order.
@@ -195,7 +195,7 @@ impl GetArticleRounds {
                     .unwrap_or_default()
             );
         }
-        println!("  target: newswire / bare tonic >= 0.80");
+        println!("  newswire / bare tonic: {}", target(">= 0.80"));
         let disturbed = self
             .rounds
             .of(BARE)

@@ -39,7 +39,10 @@ pub fn main(
         None if arguments.iter().any(|argument| argument == "--bench") => {
             benchmark(Run::Full, &arguments)
         }
-        None => benchmark(Run::Smoke, &arguments),
+        None => {
+            super::report::mark_smoke_round();
+            benchmark(Run::Smoke, &arguments)
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

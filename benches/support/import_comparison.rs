@@ -8,7 +8,7 @@ use newswire::proto::ImportArticlesRequest;
 use super::corpus::SourcedDocument;
 use super::import::{self, ImportOutcome};
 use super::process::PinnedChild;
-use super::report::{progress, rate, ratio};
+use super::report::{progress, rate, ratio, target};
 use super::rounds::Rounds;
 
 /// The ways an import round writes the input, in report order.
@@ -130,11 +130,12 @@ impl ImportRounds {
             );
         }
         println!(
-            "  ImportArticles: the server used {:.3} s of CPU over {:.0} commits; target: ImportArticles / rusqlite >= 0.50",
+            "  ImportArticles: the server used {:.3} s of CPU over {:.0} commits; ImportArticles / rusqlite: {}",
             self.rounds
                 .median(IMPORT_SERVICE, |outcome| outcome.server_cpu.as_secs_f64()),
             self.rounds
                 .median(IMPORT_SERVICE, |outcome| outcome.commits as f64),
+            target(">= 0.50"),
         );
     }
 }

@@ -63,3 +63,22 @@ pub fn ratio_with_spread(values: impl IntoIterator<Item = f64>) -> String {
         ratio(highest)
     )
 }
+
+/// Set once by a smoke round (`harness::Run::Smoke`): its figures come from
+/// a debug build and one short round, so they are never read as results.
+static SMOKE_ROUND: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks this run a smoke round: `target` stops comparing.
+pub fn mark_smoke_round() {
+    SMOKE_ROUND.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `target >= 0.50` beside a figure, or, in a smoke round, that its figures
+/// are not compared with any target.
+pub fn target(comparison: &str) -> String {
+    if SMOKE_ROUND.load(std::sync::atomic::Ordering::Relaxed) {
+        "smoke round, not compared with the target".to_string()
+    } else {
+        format!("target {comparison}")
+    }
+}
