@@ -49,12 +49,15 @@ fn init_logging(format: LogFormat) {
 async fn serve(config: Config) -> anyhow::Result<()> {
     newswire::server::check(&config)?;
     let mut pool_sampler = None;
+    // Stores are opened with the encoder of this build; one whose kept
+    // encodings another wrote re-encodes them before anything is served.
+    let encoder = newswire::wire::article_encoder();
     let store: Arc<dyn Store> = match config.server.store_location()? {
-        StoreLocation::Sqlite(path) => newswire::store::open_embedded(&path)
+        StoreLocation::Sqlite(path) => newswire::store::open_embedded(&path, encoder)
             .with_context(|| format!("cannot open the database {}", path.display()))?,
         StoreLocation::Postgres(url) => {
             let store = Arc::new(
-                PostgresStore::connect_with(&url, postgres_options(&config))
+                PostgresStore::connect_with(&url, postgres_options(&config), encoder)
                     .await
                     .context("cannot open the PostgreSQL database")?,
             );

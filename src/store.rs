@@ -30,6 +30,7 @@
 //!   the change feed's wake-up use, so nothing wraps a store.
 
 mod columns;
+pub mod encoded;
 pub mod postgres;
 pub mod sqlite;
 mod stored_state;
@@ -49,8 +50,7 @@ use crate::article::{
 };
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
-use crate::wire::EncodedPage;
-
+pub use self::encoded::{ArticleEncoder, EncodedArticle, EncodedPage};
 pub use write_observers::WriteObserver;
 
 /// The result type of every store operation.
@@ -133,16 +133,13 @@ pub trait Store: Send + Sync + 'static {
     /// One page of the articles matching a query.
     async fn list(&self, request: &PageRequest) -> StoreResult<Page>;
 
-    /// The same page as `list`, each article as `wire::encode_article`
-    /// encodes it: what StreamArticles sends. This encodes what `list`
-    /// returns; a store that keeps the encoding beside each row reads it
-    /// instead, which spares a stream the parse and the encoding.
-    async fn list_encoded(&self, request: &PageRequest) -> StoreResult<EncodedPage> {
-        Ok(EncodedPage::encode(
-            self.list(request).await?,
-            request.order,
-        ))
-    }
+    /// The same page as `list`, each article as the store's
+    /// `ArticleEncoder` encodes it: what StreamArticles sends. A store
+    /// that keeps the encoding beside each row reads it (which spares a
+    /// stream the parse and the encoding), and keeps it current: written
+    /// with every write, re-encoded at open if the encoder changed. Any
+    /// other encodes what `list` returns (`EncodedPage::encode`).
+    async fn list_encoded(&self, request: &PageRequest) -> StoreResult<EncodedPage>;
 
     /// Stores a new article under a fresh id. `Error::AlreadyExists` if the
     /// key is taken.
@@ -201,9 +198,10 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The embedded store as `serve` runs it: SQLite at `path` with its read
-/// cache (every write to that file passes through this process).
-pub fn open_embedded(path: &Path) -> StoreResult<Arc<dyn Store>> {
-    let store = sqlite::SqliteStore::open(path)?;
+/// cache (every write to that file passes through this process), its
+/// encodings made by `encoder` (production: `wire::article_encoder()`).
+pub fn open_embedded(path: &Path, encoder: Arc<dyn ArticleEncoder>) -> StoreResult<Arc<dyn Store>> {
+    let store = sqlite::SqliteStore::open(path, encoder)?;
     Ok(Arc::new(
         store.with_read_cache(sqlite::DEFAULT_READ_CACHE_ARTICLES),
     ))

@@ -214,7 +214,7 @@ async fn connect(cluster: &ThrowawayCluster) -> PostgresStore {
         wait_timeout: Duration::from_secs(10),
         ..PostgresOptions::default()
     };
-    PostgresStore::connect_with(&cluster.url(), options)
+    PostgresStore::connect_with(&cluster.url(), options, newswire::wire::article_encoder())
         .await
         .unwrap_or_else(|error| panic!("connecting to {}: {error}", cluster.url()))
 }

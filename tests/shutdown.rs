@@ -27,8 +27,11 @@ struct Running {
 
 async fn start(grace_period_seconds: u64) -> Running {
     let data = tempfile::tempdir().expect("a temporary directory");
-    let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
-        .expect("the store opens");
+    let store = newswire::store::open_embedded(
+        &data.path().join("newswire.sqlite3"),
+        newswire::wire::article_encoder(),
+    )
+    .expect("the store opens");
     let mut config = support::server::anonymous_config();
     config.shutdown.grace_period_seconds = grace_period_seconds;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -27,7 +27,7 @@ impl CachedSqliteDatabase {
 impl contract::ContractDatabase for CachedSqliteDatabase {
     async fn open_store(&self) -> Arc<dyn Store> {
         let path = self.directory.path().join("newswire.sqlite3");
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path, newswire::wire::article_encoder()))
             .await
             .expect("the open task")
             .expect("the database opens");

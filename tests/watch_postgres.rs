@@ -54,6 +54,7 @@ impl Replicas {
                     pool_size: 8,
                     ..PostgresOptions::default()
                 },
+                newswire::wire::article_encoder(),
             )
             .await
             .expect("the store connects");

@@ -108,7 +108,7 @@ pub async fn measure(
     articles: u64,
 ) -> anyhow::Result<GetArticleRounds> {
     let database = BenchDatabase::create().await?;
-    newswire::store::postgres::PostgresStore::connect(database.url())
+    newswire::store::postgres::PostgresStore::connect(database.url(), newswire::wire::article_encoder())
         .await
         .context("migrating the database")?;
     let monitor = database::connect(database.url()).await?;

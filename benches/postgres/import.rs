@@ -103,7 +103,7 @@ async fn through_service(requests: &[ImportArticlesRequest]) -> anyhow::Result<D
 
 async fn through_copy(requests: &[ImportArticlesRequest]) -> anyhow::Result<Duration> {
     let database = BenchDatabase::create().await?;
-    PostgresStore::connect(database.url())
+    PostgresStore::connect(database.url(), newswire::wire::article_encoder())
         .await
         .context("migrating the database")?;
     let rows = requests

@@ -31,7 +31,7 @@ pub struct LoadedDatabase {
 /// A fresh database holding `articles` synthetic articles.
 pub async fn loaded_database(articles: u64) -> anyhow::Result<LoadedDatabase> {
     let database = BenchDatabase::create().await?;
-    PostgresStore::connect(database.url())
+    PostgresStore::connect(database.url(), newswire::wire::article_encoder())
         .await
         .context("migrating the database")?;
     let client = database::connect(database.url()).await?;

@@ -28,7 +28,7 @@ pub fn newswire(arguments: &[String]) -> anyhow::Result<()> {
         _ => bail!("usage: serve-newswire-postgres ADDRESS DATABASE_URL [READ_CACHE_ARTICLES]"),
     };
     serve_newswire(address, async || {
-        let store = PostgresStore::connect_with(url, options)
+        let store = PostgresStore::connect_with(url, options, newswire::wire::article_encoder())
             .await
             .context("opening the PostgreSQL store")?;
         let store: Arc<dyn Store> = Arc::new(store);

@@ -15,7 +15,10 @@ pub fn serve(arguments: &[String]) -> anyhow::Result<()> {
         bail!("usage: serve-newswire ADDRESS DATA_DIRECTORY");
     };
     serve_newswire(address, async || {
-        newswire::store::open_embedded(&Path::new(data).join("newswire.sqlite3"))
-            .context("opening the SQLite store")
+        newswire::store::open_embedded(
+            &Path::new(data).join("newswire.sqlite3"),
+            newswire::wire::article_encoder(),
+        )
+        .context("opening the SQLite store")
     })
 }

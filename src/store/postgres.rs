@@ -21,6 +21,16 @@
 //!
 //! The schema and its migrations are in `schema`; the SQL of a list page in
 //! `list_sql`; the mapping of PostgreSQL errors in `errors`.
+//!
+//! Encodings: unlike SQLite, this store keeps none. `list_encoded`
+//! encodes the page it lists with the `ArticleEncoder` it was given, so
+//! what StreamArticles sends is never older than the running encoder and
+//! there is nothing to version or re-encode when a field is added. Were
+//! encodings ever kept here: re-encode at start-up under the migration
+//! advisory lock (one replica does it, the others wait and find it done),
+//! and let no replica write an encoding whose fingerprint is not the
+//! recorded one, since during a rolling upgrade an older replica would
+//! otherwise write stale bytes after the re-encoding finished.
 
 mod connection;
 mod errors;
@@ -53,7 +63,8 @@ use crate::error::Error;
 use crate::query::{Page, PageRequest};
 use crate::store::write_observers::WriteObservers;
 use crate::store::{
-    Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome, WriteObserver,
+    ArticleEncoder, Change, Deleted, EncodedPage, Retention, Store, StoreResult, UpsertItem,
+    UpsertOutcome, WriteObserver,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +112,8 @@ pub struct PostgresStore {
     target: String,
     /// Told of every write through this store.
     write_observers: WriteObservers,
+    /// Encodes the articles of `list_encoded`.
+    encoder: Arc<dyn ArticleEncoder>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -115,14 +128,19 @@ impl std::fmt::Debug for PostgresStore {
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host:
     /// port/database?sslmode=require`) with the default options, and
-    /// migrates it to the current schema.
-    pub async fn connect(url: &str) -> Result<Self, Error> {
-        Self::connect_with(url, PostgresOptions::default()).await
+    /// migrates it to the current schema. `encoder` encodes the articles
+    /// StreamArticles sends (production: `wire::article_encoder()`).
+    pub async fn connect(url: &str, encoder: Arc<dyn ArticleEncoder>) -> Result<Self, Error> {
+        Self::connect_with(url, PostgresOptions::default(), encoder).await
     }
 
     /// Like `connect`, with `options`. Fails with `Unavailable` if the
     /// database cannot be reached, so a misconfiguration shows at start-up.
-    pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, Error> {
+    pub async fn connect_with(
+        url: &str,
+        options: PostgresOptions,
+        encoder: Arc<dyn ArticleEncoder>,
+    ) -> Result<Self, Error> {
         let settings = Arc::new(Settings::parse(url)?);
         let readers = shared_read_connections(options.pool_size);
         let pool = settings.pool(&PostgresOptions {
@@ -159,6 +177,7 @@ impl PostgresStore {
             settings,
             target,
             write_observers: WriteObservers::default(),
+            encoder,
         })
     }
 
@@ -225,6 +244,15 @@ impl Store for PostgresStore {
         reads::list(&client, request)
             .await
             .map_err(Failure::into_error)
+    }
+
+    async fn list_encoded(&self, request: &PageRequest) -> StoreResult<EncodedPage> {
+        let page = self.list(request).await?;
+        Ok(EncodedPage::encode(
+            page,
+            request.order,
+            self.encoder.as_ref(),
+        ))
     }
 
     async fn create(&self, key: ArticleKey, content: ArticleContent) -> StoreResult<Article> {

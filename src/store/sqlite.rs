@@ -17,13 +17,16 @@
 //! which every write empties: only this process writes the file.
 //!
 //! The schema and its migrations are in `schema`; the SQL of a list page in
-//! `list_sql`.
+//! `list_sql`. Each article's encoding (what StreamArticles sends) is made
+//! by the `ArticleEncoder` the store is opened with, kept beside it, and
+//! brought up to date at open if that encoder changed (`reencode`).
 
 mod checkpointer;
 mod list_sql;
 mod read_cache;
 mod readers;
 mod reads;
+mod reencode;
 mod rows;
 mod schema;
 mod writer;
@@ -47,9 +50,9 @@ use crate::error::Error;
 use crate::query::{Page, PageRequest};
 use crate::store::write_observers::WriteObservers;
 use crate::store::{
-    Change, Deleted, Retention, Store, StoreResult, UpsertItem, UpsertOutcome, WriteObserver,
+    ArticleEncoder, Change, Deleted, EncodedPage, Retention, Store, StoreResult, UpsertItem,
+    UpsertOutcome, WriteObserver,
 };
-use crate::wire::EncodedPage;
 
 /// How long a connection waits for a lock held by another process (a
 /// backup, the `sqlite3` shell) before reporting `Unavailable`.
@@ -73,6 +76,8 @@ const WRITER_CACHE_KIB: i64 = 32 * 1024;
 pub struct SqliteStore {
     writer: Writer,
     readers: Readers,
+    /// Encodes each article as it is written (`encoded_articles`).
+    encoder: Arc<dyn ArticleEncoder>,
     /// Lookups, if `with_read_cache` turned it on.
     read_cache: Option<Arc<ReadCache>>,
     /// Told of every write; the read cache first.
@@ -91,11 +96,13 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed, with its parent directories) the database
-    /// at `path` and migrates it to the current schema.
+    /// at `path`, migrates it to the current schema, and re-encodes every
+    /// article with `encoder` if the stored encodings were written by
+    /// another (`reencode`), so what it returns serves current encodings.
     ///
     /// This blocks on file I/O: call it at start-up, or from
     /// `tokio::task::spawn_blocking`, not on a runtime thread under load.
-    pub fn open(path: &Path) -> Result<Self, Error> {
+    pub fn open(path: &Path, encoder: Arc<dyn ArticleEncoder>) -> Result<Self, Error> {
         if let Some(parent) = path
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
@@ -115,6 +122,7 @@ impl SqliteStore {
                     path.display()
                 ))
             })?;
+        reencode::bring_up_to_date(&mut connection, encoder.as_ref())?;
         let readers = Readers::new(
             path.to_path_buf(),
             reader_count(),
@@ -124,6 +132,7 @@ impl SqliteStore {
         Ok(Self {
             writer: Writer::start(connection, path)?,
             readers,
+            encoder,
             read_cache: None,
             write_observers: WriteObservers::default(),
             path: path.to_path_buf(),
@@ -262,9 +271,10 @@ impl Store for SqliteStore {
     }
 
     async fn create(&self, key: ArticleKey, content: ArticleContent) -> StoreResult<Article> {
+        let encoder = Arc::clone(&self.encoder);
         let result = self
             .writer
-            .run(move |connection| writes::create(connection, key, content))
+            .run(move |connection| writes::create(connection, encoder.as_ref(), key, content))
             .await;
         self.write_observers.observed(result)
     }
@@ -276,9 +286,13 @@ impl Store for SqliteStore {
         expected: Option<&Etag>,
     ) -> StoreResult<Article> {
         let (target, patch, expected) = (target.clone(), patch.clone(), expected.cloned());
+        let encoder = Arc::clone(&self.encoder);
         let result = self
             .writer
-            .run(move |connection| writes::update(connection, &target, &patch, expected.as_ref()))
+            .run(move |connection| {
+                let encoder = encoder.as_ref();
+                writes::update(connection, encoder, &target, &patch, expected.as_ref())
+            })
             .await;
         self.write_observers.observed(result)
     }
@@ -299,9 +313,10 @@ impl Store for SqliteStore {
         // Validating and serializing needs no connection: done here, on
         // the caller's task, the one writer thread spends its time on SQL.
         let batch = writes::PreparedBatch::new(items);
+        let encoder = Arc::clone(&self.encoder);
         let result = self
             .writer
-            .run(move |connection| writes::upsert_batch(connection, batch))
+            .run(move |connection| writes::upsert_batch(connection, encoder.as_ref(), batch))
             .await;
         self.write_observers.observed(result)
     }
@@ -330,9 +345,11 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::encoded::DebugEncoder;
 
     fn open_in(directory: &tempfile::TempDir) -> SqliteStore {
-        SqliteStore::open(&directory.path().join("store.sqlite3")).expect("the store opens")
+        SqliteStore::open(&directory.path().join("store.sqlite3"), DebugEncoder::shared())
+            .expect("the store opens")
     }
 
     #[tokio::test]
@@ -361,7 +378,7 @@ mod tests {
     async fn a_growing_wal_is_checkpointed_beside_the_writer() {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let path = directory.path().join("store.sqlite3");
-        let store = SqliteStore::open(&path).expect("the store opens");
+        let store = SqliteStore::open(&path, DebugEncoder::shared()).expect("the store opens");
         let autocheckpoint = writer_pragma::<i64>(&store, "wal_autocheckpoint").await;
         assert_eq!(autocheckpoint, 0, "the writer does not checkpoint itself");
 
@@ -464,7 +481,7 @@ mod tests {
         let version: i64 = connection
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 5);
+        assert_eq!(version, 6);
         drop(open_in(&directory));
     }
 
@@ -482,7 +499,7 @@ mod tests {
             .expect("a database with 4 KiB pages");
         drop(connection);
 
-        let store = SqliteStore::open(&path).expect("the store opens");
+        let store = SqliteStore::open(&path, DebugEncoder::shared()).expect("the store opens");
         write_large_articles(&store, 0).await;
         let page = store
             .list_encoded(&PageRequest {

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod corpus;
+pub mod encoding;
 pub mod history;
 pub mod pki;
 pub mod postgres;

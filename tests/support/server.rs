@@ -75,8 +75,11 @@ impl TestServer {
     pub async fn start_configured(config: Config) -> Self {
         let data = tempfile::tempdir().expect("a temporary directory");
         // As `serve` runs it: SQLite behind the read cache.
-        let store = newswire::store::open_embedded(&data.path().join("newswire.sqlite3"))
-            .expect("the store opens");
+        let store = newswire::store::open_embedded(
+            &data.path().join("newswire.sqlite3"),
+            newswire::wire::article_encoder(),
+        )
+        .expect("the store opens");
         Self::start_with_config(store, data, config).await
     }
 
@@ -84,7 +87,7 @@ impl TestServer {
     /// --database postgres://…` runs it.
     pub async fn start_postgres() -> Self {
         let database = TestDatabase::create().await;
-        let store = newswire::store::postgres::PostgresStore::connect(database.url())
+        let store = newswire::store::postgres::PostgresStore::connect(database.url(), newswire::wire::article_encoder())
             .await
             .unwrap_or_else(|error| panic!("connecting to {}: {error}", database.name()));
         let data = tempfile::tempdir().expect("a temporary directory");

@@ -66,11 +66,13 @@
 //!
 //! # Version 4: encoded articles
 //!
-//! `encoded_articles` keeps each article as `wire::encode_article` encodes
-//! it (a `newswire.v1.Article`), under the article's `seq` and deleted with
-//! it. A stream reads these bytes instead of the article's row: no JSON to
-//! parse, no message to build. Every write rewrites them in its
-//! transaction; the migration encodes the articles already stored.
+//! `encoded_articles` keeps each article as the store's `ArticleEncoder`
+//! encodes it (a `newswire.v1.Article`), under the article's `seq` and
+//! deleted with it. A stream reads these bytes instead of the article's
+//! row: no JSON to parse, no message to build. Every write rewrites them in
+//! its transaction. The migration gives each stored article an empty
+//! placeholder, which the re-encoding at open fills (version 6: a database
+//! migrated from before version 6 has no recorded encoder).
 //!
 //! # Version 5: encodings in the default order
 //!
@@ -83,12 +85,18 @@
 //! pages (`SqliteStore::open`), where a typical encoding (1.5 KB) is kept
 //! in its leaf page; in a database made with 4 KiB pages, encodings over
 //! about 1,000 bytes spill into overflow pages, correct but slower.
+//!
+//! # Version 6: which encoder wrote the encodings
+//!
+//! `article_encoding` is one row: `fingerprint`, the `ArticleEncoder`
+//! fingerprint every stored encoding was written with (empty: unknown, as
+//! for every database from before this version); and, while the store is
+//! re-encoding at open (`reencode`), `reencoding_to`, the fingerprint it
+//! is moving to, and `reencoded_through`, the `seq` through which articles
+//! already have it, so a re-encoding killed half way resumes there.
 
 use rusqlite::Transaction;
-use rusqlite_migration::{HookError, HookResult, M, Migrations};
-
-use super::rows::{ARTICLE_COLUMNS, ArticleRow};
-use crate::wire::encode_article;
+use rusqlite_migration::{HookResult, M, Migrations};
 
 /// Version 1: see the module documentation.
 const VERSION_1: &str = "
@@ -185,8 +193,8 @@ const VERSION_3: &str = "
 CREATE INDEX change_log_by_commit_time ON change_log (commit_time, revision);
 ";
 
-/// Version 4: see the module documentation; `encode_existing_articles`
-/// fills the table.
+/// Version 4: see the module documentation; `reserve_existing_encodings`
+/// gives each stored article its row.
 const VERSION_4: &str = "
 CREATE TABLE encoded_articles (
     seq INTEGER PRIMARY KEY REFERENCES articles (seq) ON DELETE CASCADE,
@@ -213,20 +221,28 @@ DROP TABLE encoded_articles;
 ALTER TABLE encoded_articles_in_order RENAME TO encoded_articles;
 ";
 
-/// Encodes every stored article into `encoded_articles`, row by row.
-fn encode_existing_articles(transaction: &Transaction) -> HookResult {
-    let mut insert =
-        transaction.prepare("INSERT INTO encoded_articles (seq, article) VALUES (?1, ?2)")?;
-    let mut select =
-        transaction.prepare(&format!("SELECT {ARTICLE_COLUMNS}, a.seq FROM articles a"))?;
-    let mut rows = select.query([])?;
-    while let Some(row) = rows.next()? {
-        let seq: i64 = row.get(8)?;
-        let article = ArticleRow::read(row)?
-            .into_article()
-            .map_err(|error| HookError::Hook(format!("encoding article {seq}: {error}")))?;
-        insert.execute(rusqlite::params![seq, encode_article(article)])?;
-    }
+/// Version 6: see the module documentation. No fingerprint yet, so the
+/// re-encoding at open writes every encoding.
+const VERSION_6: &str = "
+CREATE TABLE article_encoding (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    fingerprint TEXT NOT NULL,
+    reencoding_to TEXT,
+    reencoded_through INTEGER NOT NULL
+) STRICT;
+
+INSERT INTO article_encoding (singleton, fingerprint, reencoding_to, reencoded_through)
+VALUES (1, '', NULL, 0);
+";
+
+/// Gives every stored article an empty encoding, written for real by the
+/// re-encoding at open (the migrations know no encoder). Once a hook that
+/// encoded with `wire::encode_article`; the result after open is the same.
+fn reserve_existing_encodings(transaction: &Transaction) -> HookResult {
+    transaction.execute(
+        "INSERT INTO encoded_articles (seq, article) SELECT seq, x'' FROM articles",
+        [],
+    )?;
     Ok(())
 }
 
@@ -236,8 +252,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(VERSION_1),
         M::up(VERSION_2),
         M::up(VERSION_3),
-        M::up_with_hook(VERSION_4, encode_existing_articles),
+        M::up_with_hook(VERSION_4, reserve_existing_encodings),
         M::up(VERSION_5),
+        M::up(VERSION_6),
     ])
 }
 
@@ -343,7 +360,7 @@ mod tests {
             M::up(VERSION_1),
             M::up(VERSION_2),
             M::up(VERSION_3),
-            M::up_with_hook(VERSION_4, encode_existing_articles),
+            M::up_with_hook(VERSION_4, reserve_existing_encodings),
         ])
         .to_latest(&mut connection)
         .expect("version 4");
@@ -411,15 +428,14 @@ mod tests {
         assert_eq!(all, 2, "the deleted article's encoding went with it");
     }
 
-    /// Version 4 encodes the articles already stored, as `encode_article`
-    /// encodes the article that `get` reads back.
+    /// Version 4 reserves an encoding for each article already stored, and
+    /// the re-encoding at open (no encoder recorded before version 6)
+    /// writes it as the encoder encodes the article that `get` reads back.
     #[test]
-    fn version_4_encodes_the_stored_articles() {
-        use prost::Message;
-
+    fn articles_stored_before_version_4_are_encoded_at_open() {
         use crate::article::{ArticleContent, ArticleId, Lookup};
-        use crate::proto;
-        use crate::wire::article_to_proto;
+        use crate::store::ArticleEncoder;
+        use crate::store::encoded::DebugEncoder;
 
         let mut connection = rusqlite::Connection::open_in_memory().expect("a database");
         Migrations::new(vec![M::up(VERSION_1), M::up(VERSION_2), M::up(VERSION_3)])
@@ -445,15 +461,18 @@ mod tests {
             .expect("an article row");
 
         migrations().to_latest(&mut connection).expect("version 4");
+        let placeholder: Vec<u8> = connection
+            .query_row("SELECT article FROM encoded_articles", [], |row| row.get(0))
+            .expect("the article has an encoding's row");
+        assert!(placeholder.is_empty());
+        super::super::reencode::bring_up_to_date(&mut connection, &DebugEncoder)
+            .expect("the re-encoding");
         let encoded: Vec<u8> = connection
             .query_row("SELECT article FROM encoded_articles", [], |row| row.get(0))
             .expect("the article was encoded");
         let stored = super::super::reads::get(&connection, &Lookup::Id(id))
             .expect("the article reads")
             .expect("the article exists");
-        assert_eq!(
-            proto::Article::decode(encoded.as_slice()).expect("an Article"),
-            article_to_proto(&stored)
-        );
+        assert_eq!(encoded, DebugEncoder.encode(stored));
     }
 }

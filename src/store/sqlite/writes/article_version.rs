@@ -12,7 +12,7 @@ use super::lookup_index::{index_article, unindex_article};
 use super::search_index::{SearchUpdates, search_text};
 use crate::article::{ArticleContent, ArticleId, ArticleKey, Etag, Revision};
 use crate::error::Error;
-use crate::store::ChangeKind;
+use crate::store::{ArticleEncoder, ChangeKind};
 use crate::store::columns::ExtractedColumns;
 use crate::store::sqlite::rows::micros;
 
@@ -85,6 +85,7 @@ impl<'a> ArticleVersion<'a> {
 /// `search`) and returns its revision.
 pub(super) fn write_new<'a>(
     connection: &Connection,
+    encoder: &dyn ArticleEncoder,
     version: &ArticleVersion<'a>,
     search: &mut SearchUpdates<'a>,
 ) -> Result<Revision, Error> {
@@ -122,7 +123,7 @@ pub(super) fn write_new<'a>(
     // than with RETURNING spares SQLite a result table per insert.
     let seq = connection.last_insert_rowid();
     index_article(connection, seq, version.content)?;
-    write_encoded(connection, seq, version, revision)?;
+    write_encoded(connection, encoder, seq, version, revision)?;
     search.insert(seq, &version.serialized.search_text);
     Ok(revision)
 }
@@ -130,6 +131,7 @@ pub(super) fn write_new<'a>(
 /// Rewrites the article at `seq` as `version` and returns its revision.
 pub(super) fn write_existing<'a>(
     connection: &Connection,
+    encoder: &dyn ArticleEncoder,
     seq: i64,
     version: &ArticleVersion<'a>,
     search: &mut SearchUpdates<'a>,
@@ -165,7 +167,7 @@ pub(super) fn write_existing<'a>(
         .map_err(|error| key_error(error, version.key, "updating an article"))?;
     unindex_article(connection, seq)?;
     index_article(connection, seq, version.content)?;
-    write_encoded(connection, seq, version, revision)?;
+    write_encoded(connection, encoder, seq, version, revision)?;
     search.remove(seq);
     search.insert(seq, &version.serialized.search_text);
     Ok(revision)

@@ -21,19 +21,20 @@ use crate::article::{Article, ArticleContent, ArticleId, ArticleKey, Etag, Revis
 use crate::error::Error;
 use crate::store::columns::now;
 use crate::store::sqlite::rows::SqliteContext;
-use crate::store::{UpsertItem, UpsertOutcome};
+use crate::store::{ArticleEncoder, UpsertItem, UpsertOutcome};
 
 /// Creates or replaces each item by key, each succeeding or failing alone,
 /// all in one transaction and so one durable commit (see the module
 /// documentation for how items are kept apart).
 pub(in crate::store::sqlite) fn upsert_batch(
     connection: &mut Connection,
+    encoder: &dyn ArticleEncoder,
     batch: PreparedBatch,
 ) -> Result<Vec<Result<UpsertOutcome, Error>>, Error> {
     let items = batch.items;
-    let written = match write_batch(connection, &items, Isolation::Together)? {
+    let written = match write_batch(connection, encoder, &items, Isolation::Together)? {
         Some(written) => written,
-        None => write_batch(connection, &items, Isolation::SavepointPerItem)?
+        None => write_batch(connection, encoder, &items, Isolation::SavepointPerItem)?
             .ok_or_else(|| Error::Internal("an import batch with savepoints gave up".into()))?,
     };
     let time = written.time;
@@ -149,6 +150,7 @@ impl Written {
 /// whose SQL failed.
 fn write_batch(
     connection: &mut Connection,
+    encoder: &dyn ArticleEncoder,
     items: &[PendingItem],
     isolation: Isolation,
 ) -> Result<Option<WrittenBatch>, Error> {
@@ -166,7 +168,7 @@ fn write_batch(
         };
         let outcome = match isolation {
             Isolation::Together => {
-                match upsert_one(&transaction, item, serialized, time, &mut search) {
+                match upsert_one(&transaction, encoder, item, serialized, time, &mut search) {
                     Ok(outcome) => Ok(outcome),
                     Err(_) => {
                         // `finish` rolls back, and copes with SQLite having
@@ -181,7 +183,7 @@ fn write_batch(
             Isolation::SavepointPerItem => {
                 let savepoint = transaction.savepoint().context("starting an import item")?;
                 let mut item_search = SearchUpdates::default();
-                let outcome = upsert_one(&savepoint, item, serialized, time, &mut item_search);
+                let outcome = upsert_one(&savepoint, encoder, item, serialized, time, &mut item_search);
                 if outcome.is_ok() {
                     savepoint.commit().context("finishing an import item")?;
                     search.append(item_search);
@@ -203,6 +205,7 @@ fn write_batch(
 
 fn upsert_one<'a>(
     connection: &Connection,
+    encoder: &dyn ArticleEncoder,
     item: &'a PendingItem,
     serialized: &'a Serialized,
     time: DateTime<Utc>,
@@ -217,7 +220,7 @@ fn upsert_one<'a>(
             time,
             time,
         );
-        let revision = write_new(connection, &version, search)?;
+        let revision = write_new(connection, encoder, &version, search)?;
         return Ok(Written::Created {
             id: version.id,
             revision,
@@ -235,7 +238,7 @@ fn upsert_one<'a>(
         state.create_time,
         time,
     );
-    let revision = write_existing(connection, state.row_id, &version, search)?;
+    let revision = write_existing(connection, encoder, state.row_id, &version, search)?;
     Ok(Written::Updated {
         id: state.id,
         create_time: state.create_time,
@@ -247,6 +250,7 @@ fn upsert_one<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::encoded::DebugEncoder;
     use crate::store::sqlite::schema::migrated_in_memory;
 
     fn content(title: &str, url: &str) -> ArticleContent {
@@ -282,6 +286,7 @@ mod tests {
         fail_at_url(&connection, "https://fail.example/");
         let outcomes = upsert_batch(
             &mut connection,
+            &DebugEncoder,
             PreparedBatch::new(vec![
                 item("first", "https://one.example/"),
                 item("failing", "https://fail.example/"),
@@ -349,13 +354,13 @@ mod tests {
             item("failing", "https://fail.example/"),
         ]);
         let written =
-            write_batch(&mut connection, &items, Isolation::Together).expect("no batch error");
+            write_batch(&mut connection, &DebugEncoder, &items, Isolation::Together).expect("no batch error");
         assert!(written.is_none(), "the batch gave up");
         assert!(connection.is_autocommit(), "no transaction left open");
         for table in ["articles", "change_log", "article_topics", "article_urls"] {
             assert_eq!(count(&connection, table), 0, "{table}");
         }
-        let written = write_batch(&mut connection, &items, Isolation::SavepointPerItem)
+        let written = write_batch(&mut connection, &DebugEncoder, &items, Isolation::SavepointPerItem)
             .expect("no batch error")
             .expect("savepoints never give up");
         assert!(matches!(
@@ -382,7 +387,7 @@ mod tests {
             invalid,
             item("last", "https://two.example/"),
         ]);
-        let written = write_batch(&mut connection, &items, Isolation::Together)
+        let written = write_batch(&mut connection, &DebugEncoder, &items, Isolation::Together)
             .expect("no batch error")
             .expect("nothing failed in SQL");
         assert!(matches!(
@@ -409,6 +414,7 @@ mod tests {
         let mut connection = migrated_in_memory();
         upsert_batch(
             &mut connection,
+            &DebugEncoder,
             PreparedBatch::new(vec![item("kept", "https://kept.example/")]),
         )
         .expect("the first batch");
@@ -416,6 +422,7 @@ mod tests {
         changed.content.title = "retitled".to_string();
         let outcomes = upsert_batch(
             &mut connection,
+            &DebugEncoder,
             PreparedBatch::new(vec![
                 item("new", "https://new.example/"),
                 changed.clone(),

@@ -8,18 +8,19 @@ use super::article_version::ArticleVersion;
 use crate::article::{Article, Revision};
 use crate::error::Error;
 use crate::query::SortField;
+use crate::store::ArticleEncoder;
 use crate::store::sqlite::rows::SqliteContext;
-use crate::wire::encode_article;
 
-/// Stores the article at `seq` as `version` at `revision` encodes
-/// (`encoded_articles`, which streams read).
+/// Stores the article at `seq` as `encoder` encodes `version` at
+/// `revision` (`encoded_articles`, which streams read).
 pub(super) fn write_encoded(
     connection: &Connection,
+    encoder: &dyn ArticleEncoder,
     seq: i64,
     version: &ArticleVersion<'_>,
     revision: Revision,
 ) -> Result<(), Error> {
-    let encoded = encode_article(Article {
+    let encoded = encoder.encode(Article {
         id: version.id,
         key: version.key.clone(),
         content: version.content.clone(),

@@ -10,7 +10,7 @@ use super::search_index::SearchUpdates;
 use super::state::{find_state, load_content};
 use crate::article::{Article, ArticleContent, ArticleId, ArticleKey, ArticlePatch, Etag, Lookup};
 use crate::error::Error;
-use crate::store::Deleted;
+use crate::store::{ArticleEncoder, Deleted};
 use crate::store::columns::now;
 use crate::store::sqlite::rows::SqliteContext;
 use crate::store::stored_state::not_found;
@@ -18,6 +18,7 @@ use crate::store::stored_state::not_found;
 /// Stores a new article; `AlreadyExists` if the key is taken.
 pub(in crate::store::sqlite) fn create(
     connection: &mut Connection,
+    encoder: &dyn ArticleEncoder,
     key: ArticleKey,
     content: ArticleContent,
 ) -> Result<Article, Error> {
@@ -33,7 +34,7 @@ pub(in crate::store::sqlite) fn create(
             time,
         );
         let mut search = SearchUpdates::default();
-        let revision = write_new(transaction, &version, &mut search)?;
+        let revision = write_new(transaction, encoder, &version, &mut search)?;
         search.apply(transaction)?;
         Ok((version.id, time, revision))
     })
@@ -51,6 +52,7 @@ pub(in crate::store::sqlite) fn create(
 /// Applies a patch to the article named by `target`.
 pub(in crate::store::sqlite) fn update(
     connection: &mut Connection,
+    encoder: &dyn ArticleEncoder,
     target: &Lookup,
     patch: &ArticlePatch,
     expected: Option<&Etag>,
@@ -75,7 +77,7 @@ pub(in crate::store::sqlite) fn update(
             time,
         );
         let mut search = SearchUpdates::default();
-        let revision = write_existing(transaction, state.row_id, &version, &mut search)?;
+        let revision = write_existing(transaction, encoder, state.row_id, &version, &mut search)?;
         search.apply(transaction)?;
         Ok(Article {
             id: state.id,
@@ -118,6 +120,7 @@ pub(in crate::store::sqlite) fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::encoded::DebugEncoder;
     use crate::store::sqlite::schema::migrated_in_memory;
 
     fn content(title: &str) -> ArticleContent {
@@ -135,15 +138,15 @@ mod tests {
     #[test]
     fn a_taken_key_on_rename_is_already_exists() {
         let mut connection = migrated_in_memory();
-        create(&mut connection, key("a"), content("a")).expect("create a");
-        let b = create(&mut connection, key("b"), content("b")).expect("create b");
+        create(&mut connection, &DebugEncoder, key("a"), content("a")).expect("create a");
+        let b = create(&mut connection, &DebugEncoder, key("b"), content("b")).expect("create b");
         let patch = ArticlePatch {
             fields: vec![crate::article::ContentField::Key],
             key: Some(key("a")),
             source: b.content.clone(),
         };
         let error =
-            update(&mut connection, &Lookup::Id(b.id), &patch, None).expect_err("the key is taken");
+            update(&mut connection, &DebugEncoder, &Lookup::Id(b.id), &patch, None).expect_err("the key is taken");
         assert!(
             matches!(&error, Error::AlreadyExists(key) if key == "a"),
             "{error:?}"
