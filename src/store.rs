@@ -45,12 +45,12 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use tokio::sync::Notify;
 
+pub use self::encoded::{ArticleEncoder, EncodedArticle, EncodedPage};
 use crate::article::{
     Article, ArticleContent, ArticleId, ArticleKey, ArticlePatch, Etag, Lookup, Revision,
 };
 use crate::error::Error;
 use crate::query::{Page, PageRequest};
-pub use self::encoded::{ArticleEncoder, EncodedArticle, EncodedPage};
 pub use write_observers::WriteObserver;
 
 /// The result type of every store operation.

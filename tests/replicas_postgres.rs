@@ -60,9 +60,10 @@ async fn open(database: &TestDatabase) -> Arc<PostgresStore> {
         pool_size: 8,
         ..PostgresOptions::default()
     };
-    let store = PostgresStore::connect_with(database.url(), options, newswire::wire::article_encoder())
-        .await
-        .unwrap_or_else(|error| panic!("connecting to {}: {error}", database.name()));
+    let store =
+        PostgresStore::connect_with(database.url(), options, newswire::wire::article_encoder())
+            .await
+            .unwrap_or_else(|error| panic!("connecting to {}: {error}", database.name()));
     Arc::new(store)
 }
 

@@ -27,10 +27,12 @@ impl contract::ContractDatabase for SqliteDatabase {
     async fn open_store(&self) -> Arc<dyn Store> {
         // A directory that does not exist yet: opening creates it.
         let path = self.directory.path().join("data/newswire.sqlite3");
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path, newswire::wire::article_encoder()))
-            .await
-            .expect("the open task")
-            .expect("the database opens");
+        let store = tokio::task::spawn_blocking(move || {
+            SqliteStore::open(&path, newswire::wire::article_encoder())
+        })
+        .await
+        .expect("the open task")
+        .expect("the database opens");
         Arc::new(store)
     }
 }

@@ -27,10 +27,12 @@ impl CachedSqliteDatabase {
 impl contract::ContractDatabase for CachedSqliteDatabase {
     async fn open_store(&self) -> Arc<dyn Store> {
         let path = self.directory.path().join("newswire.sqlite3");
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path, newswire::wire::article_encoder()))
-            .await
-            .expect("the open task")
-            .expect("the database opens");
+        let store = tokio::task::spawn_blocking(move || {
+            SqliteStore::open(&path, newswire::wire::article_encoder())
+        })
+        .await
+        .expect("the open task")
+        .expect("the database opens");
         Arc::new(store.with_read_cache(DEFAULT_READ_CACHE_ARTICLES))
     }
 }

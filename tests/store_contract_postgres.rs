@@ -35,9 +35,13 @@ impl PostgresDatabase {
             pool_size,
             ..PostgresOptions::default()
         };
-        PostgresStore::connect_with(self.database.url(), options, newswire::wire::article_encoder())
-            .await
-            .unwrap_or_else(|error| panic!("connecting to {}: {error}", self.database.name()))
+        PostgresStore::connect_with(
+            self.database.url(),
+            options,
+            newswire::wire::article_encoder(),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("connecting to {}: {error}", self.database.name()))
     }
 }
 
@@ -384,9 +388,12 @@ async fn a_batch_applies_repeated_keys_in_order_around_a_refused_item() {
 /// message names where it looked, never the password.
 #[tokio::test]
 async fn an_unreachable_server_is_unavailable() {
-    let error = PostgresStore::connect("postgres://newswire:secret@127.0.0.1:1/newswire", newswire::wire::article_encoder())
-        .await
-        .expect_err("nothing listens on port 1");
+    let error = PostgresStore::connect(
+        "postgres://newswire:secret@127.0.0.1:1/newswire",
+        newswire::wire::article_encoder(),
+    )
+    .await
+    .expect_err("nothing listens on port 1");
     match &error {
         Error::Unavailable(message) => assert!(!message.contains("secret"), "{message}"),
         other => panic!("expected Unavailable, got {other:?}"),

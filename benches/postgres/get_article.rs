@@ -108,9 +108,12 @@ pub async fn measure(
     articles: u64,
 ) -> anyhow::Result<GetArticleRounds> {
     let database = BenchDatabase::create().await?;
-    newswire::store::postgres::PostgresStore::connect(database.url(), newswire::wire::article_encoder())
-        .await
-        .context("migrating the database")?;
+    newswire::store::postgres::PostgresStore::connect(
+        database.url(),
+        newswire::wire::article_encoder(),
+    )
+    .await
+    .context("migrating the database")?;
     let monitor = database::connect(database.url()).await?;
     progress(&format!(
         "GetArticle: loading {articles} synthetic articles"

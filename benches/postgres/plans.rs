@@ -47,7 +47,8 @@ fn page(query: ArticleQuery, order: &str) -> anyhow::Result<PageRequest> {
 
 /// Writes the document for the database `loaded`.
 pub async fn write(loaded: &LoadedDatabase, deep_page: usize) -> anyhow::Result<()> {
-    let store = PostgresStore::connect(loaded.database.url(), newswire::wire::article_encoder()).await?;
+    let store =
+        PostgresStore::connect(loaded.database.url(), newswire::wire::article_encoder()).await?;
     let model = loaded.generator.model();
     let sample = loaded.generator.article(loaded.articles / 2)?;
     let stored = store

@@ -47,7 +47,8 @@ pub fn raw_insert(arguments: &[String]) -> anyhow::Result<()> {
             .enable_all()
             .build()?;
         let _entered = runtime.enter();
-        let store = SqliteStore::open(&path, newswire::wire::article_encoder()).context("creating the schema")?;
+        let store = SqliteStore::open(&path, newswire::wire::article_encoder())
+            .context("creating the schema")?;
         drop(store);
     }
     let mut connection = raw::open(&path)?;

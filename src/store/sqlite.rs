@@ -348,8 +348,11 @@ mod tests {
     use crate::store::encoded::DebugEncoder;
 
     fn open_in(directory: &tempfile::TempDir) -> SqliteStore {
-        SqliteStore::open(&directory.path().join("store.sqlite3"), DebugEncoder::shared())
-            .expect("the store opens")
+        SqliteStore::open(
+            &directory.path().join("store.sqlite3"),
+            DebugEncoder::shared(),
+        )
+        .expect("the store opens")
     }
 
     #[tokio::test]

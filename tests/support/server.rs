@@ -87,9 +87,12 @@ impl TestServer {
     /// --database postgres://…` runs it.
     pub async fn start_postgres() -> Self {
         let database = TestDatabase::create().await;
-        let store = newswire::store::postgres::PostgresStore::connect(database.url(), newswire::wire::article_encoder())
-            .await
-            .unwrap_or_else(|error| panic!("connecting to {}: {error}", database.name()));
+        let store = newswire::store::postgres::PostgresStore::connect(
+            database.url(),
+            newswire::wire::article_encoder(),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("connecting to {}: {error}", database.name()));
         let data = tempfile::tempdir().expect("a temporary directory");
         let mut server = Self::start_with(Arc::new(store), data).await;
         server._database = Some(database);

@@ -7,8 +7,8 @@ use super::rows::{ARTICLE_COLUMNS, ArticleRow, CHANGE_COLUMNS, ChangeRow, Sqlite
 use crate::article::{Article, Lookup, Revision};
 use crate::error::Error;
 use crate::query::{Cursor, Page, PageRequest};
-use crate::store::{Change, EncodedArticle, EncodedPage};
 use crate::store::columns::stored_id;
+use crate::store::{Change, EncodedArticle, EncodedPage};
 
 /// One article by id, key or URL.
 pub(super) fn get(connection: &Connection, lookup: &Lookup) -> Result<Option<Article>, Error> {

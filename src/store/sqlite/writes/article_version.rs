@@ -12,9 +12,9 @@ use super::lookup_index::{index_article, unindex_article};
 use super::search_index::{SearchUpdates, search_text};
 use crate::article::{ArticleContent, ArticleId, ArticleKey, Etag, Revision};
 use crate::error::Error;
-use crate::store::{ArticleEncoder, ChangeKind};
 use crate::store::columns::ExtractedColumns;
 use crate::store::sqlite::rows::micros;
+use crate::store::{ArticleEncoder, ChangeKind};
 
 /// The serialized forms of an article's content under its key, computed
 /// once per write: the front-matter JSON serves the size check, the etag,

@@ -183,7 +183,14 @@ fn write_batch(
             Isolation::SavepointPerItem => {
                 let savepoint = transaction.savepoint().context("starting an import item")?;
                 let mut item_search = SearchUpdates::default();
-                let outcome = upsert_one(&savepoint, encoder, item, serialized, time, &mut item_search);
+                let outcome = upsert_one(
+                    &savepoint,
+                    encoder,
+                    item,
+                    serialized,
+                    time,
+                    &mut item_search,
+                );
                 if outcome.is_ok() {
                     savepoint.commit().context("finishing an import item")?;
                     search.append(item_search);
@@ -353,16 +360,21 @@ mod tests {
             item("first", "https://one.example/"),
             item("failing", "https://fail.example/"),
         ]);
-        let written =
-            write_batch(&mut connection, &DebugEncoder, &items, Isolation::Together).expect("no batch error");
+        let written = write_batch(&mut connection, &DebugEncoder, &items, Isolation::Together)
+            .expect("no batch error");
         assert!(written.is_none(), "the batch gave up");
         assert!(connection.is_autocommit(), "no transaction left open");
         for table in ["articles", "change_log", "article_topics", "article_urls"] {
             assert_eq!(count(&connection, table), 0, "{table}");
         }
-        let written = write_batch(&mut connection, &DebugEncoder, &items, Isolation::SavepointPerItem)
-            .expect("no batch error")
-            .expect("savepoints never give up");
+        let written = write_batch(
+            &mut connection,
+            &DebugEncoder,
+            &items,
+            Isolation::SavepointPerItem,
+        )
+        .expect("no batch error")
+        .expect("savepoints never give up");
         assert!(matches!(
             written.items.as_slice(),
             [

@@ -10,10 +10,10 @@ use super::search_index::SearchUpdates;
 use super::state::{find_state, load_content};
 use crate::article::{Article, ArticleContent, ArticleId, ArticleKey, ArticlePatch, Etag, Lookup};
 use crate::error::Error;
-use crate::store::{ArticleEncoder, Deleted};
 use crate::store::columns::now;
 use crate::store::sqlite::rows::SqliteContext;
 use crate::store::stored_state::not_found;
+use crate::store::{ArticleEncoder, Deleted};
 
 /// Stores a new article; `AlreadyExists` if the key is taken.
 pub(in crate::store::sqlite) fn create(
@@ -145,8 +145,14 @@ mod tests {
             key: Some(key("a")),
             source: b.content.clone(),
         };
-        let error =
-            update(&mut connection, &DebugEncoder, &Lookup::Id(b.id), &patch, None).expect_err("the key is taken");
+        let error = update(
+            &mut connection,
+            &DebugEncoder,
+            &Lookup::Id(b.id),
+            &patch,
+            None,
+        )
+        .expect_err("the key is taken");
         assert!(
             matches!(&error, Error::AlreadyExists(key) if key == "a"),
             "{error:?}"
