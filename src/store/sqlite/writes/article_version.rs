@@ -10,7 +10,7 @@ use super::encoding::write_encoded;
 use super::key_error;
 use super::lookup_index::{index_article, unindex_article};
 use super::search_index::{SearchUpdates, search_text};
-use crate::article::{ArticleContent, ArticleId, ArticleKey, Etag, Revision};
+use crate::article::{Article, ArticleContent, ArticleId, ArticleKey, Etag, Revision};
 use crate::error::Error;
 use crate::store::columns::ExtractedColumns;
 use crate::store::sqlite::rows::micros;
@@ -79,6 +79,19 @@ impl<'a> ArticleVersion<'a> {
             update_time,
         }
     }
+
+    /// The article this version is once written at `revision`.
+    pub(super) fn article(&self, revision: Revision) -> Article {
+        Article {
+            id: self.id,
+            key: self.key.clone(),
+            content: self.content.clone(),
+            create_time: self.create_time,
+            update_time: self.update_time,
+            revision,
+            etag: self.serialized.etag.clone(),
+        }
+    }
 }
 
 /// Writes a new article (change log, row, indexes; the search index into
@@ -123,7 +136,13 @@ pub(super) fn write_new<'a>(
     // than with RETURNING spares SQLite a result table per insert.
     let seq = connection.last_insert_rowid();
     index_article(connection, seq, version.content)?;
-    write_encoded(connection, encoder, seq, version, revision)?;
+    write_encoded(
+        connection,
+        encoder,
+        seq,
+        &version.id_text,
+        version.article(revision),
+    )?;
     search.insert(seq, &version.serialized.search_text);
     Ok(revision)
 }
@@ -167,7 +186,13 @@ pub(super) fn write_existing<'a>(
         .map_err(|error| key_error(error, version.key, "updating an article"))?;
     unindex_article(connection, seq)?;
     index_article(connection, seq, version.content)?;
-    write_encoded(connection, encoder, seq, version, revision)?;
+    write_encoded(
+        connection,
+        encoder,
+        seq,
+        &version.id_text,
+        version.article(revision),
+    )?;
     search.remove(seq);
     search.insert(seq, &version.serialized.search_text);
     Ok(revision)

@@ -4,31 +4,23 @@
 
 use rusqlite::{Connection, params};
 
-use super::article_version::ArticleVersion;
-use crate::article::{Article, Revision};
+use crate::article::Article;
 use crate::error::Error;
 use crate::query::SortField;
 use crate::store::ArticleEncoder;
 use crate::store::sqlite::rows::SqliteContext;
 
-/// Stores the article at `seq` as `encoder` encodes `version` at
-/// `revision` (`encoded_articles`, which streams read).
+/// Stores the article at `seq` (stored id `id_text`) as `encoder` encodes
+/// it (`encoded_articles`, which streams read).
 pub(super) fn write_encoded(
     connection: &Connection,
     encoder: &dyn ArticleEncoder,
     seq: i64,
-    version: &ArticleVersion<'_>,
-    revision: Revision,
+    id_text: &str,
+    article: Article,
 ) -> Result<(), Error> {
-    let encoded = encoder.encode(Article {
-        id: version.id,
-        key: version.key.clone(),
-        content: version.content.clone(),
-        create_time: version.create_time,
-        update_time: version.update_time,
-        revision,
-        etag: version.serialized.etag.clone(),
-    });
+    let published_at = article.content.sort_value(SortField::PublishedDateTime);
+    let encoded = encoder.encode(article);
     // REPLACE also removes the article's former encoding when its
     // `published_at`, part of the key, changed: it conflicts on `seq`.
     connection
@@ -36,14 +28,7 @@ pub(super) fn write_encoded(
             "INSERT OR REPLACE INTO encoded_articles (published_at, id, seq, article) \
              VALUES (?1, ?2, ?3, ?4)",
         )
-        .and_then(|mut statement| {
-            statement.execute(params![
-                version.content.sort_value(SortField::PublishedDateTime),
-                version.id_text,
-                seq,
-                encoded
-            ])
-        })
+        .and_then(|mut statement| statement.execute(params![published_at, id_text, seq, encoded]))
         .context("storing the encoded article")?;
     Ok(())
 }
