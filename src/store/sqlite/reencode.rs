@@ -45,6 +45,10 @@ pub(super) fn bring_up_to_date(
     if state.fingerprint == wanted && state.reencoding_to.is_none() {
         return Ok(());
     }
+    if count_articles(connection, i64::MAX)? == 0 {
+        // A new database: nothing to re-encode, nothing worth a log line.
+        return record_fingerprint(connection, &wanted);
+    }
     let mut through = if state.reencoding_to.as_deref() == Some(wanted.as_str()) {
         state.reencoded_through
     } else {
@@ -70,14 +74,20 @@ pub(super) fn bring_up_to_date(
         done += reencoded;
         tracing::info!(done, total, "re-encoding stored articles");
     }
+    record_fingerprint(connection, &wanted)?;
+    tracing::info!(total, fingerprint = %wanted, "stored articles re-encoded");
+    Ok(())
+}
+
+/// Records that every stored encoding is `fingerprint`'s.
+fn record_fingerprint(connection: &Connection, fingerprint: &str) -> Result<(), Error> {
     connection
         .execute(
             "UPDATE article_encoding SET fingerprint = ?1, reencoding_to = NULL, \
              reencoded_through = 0",
-            [&wanted],
+            [fingerprint],
         )
         .context("recording the article encoder")?;
-    tracing::info!(total, fingerprint = %wanted, "stored articles re-encoded");
     Ok(())
 }
 
