@@ -22,6 +22,7 @@ mod lookup_index;
 mod search_index;
 mod single;
 mod state;
+mod write_version;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 

@@ -13,10 +13,11 @@
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use super::article_version::{ArticleVersion, Serialized, write_existing, write_new};
+use super::article_version::{ArticleVersion, Serialized};
 use super::begin;
 use super::search_index::SearchUpdates;
 use super::state::{StoredState, find_state_by_key};
+use super::write_version::{write_existing, write_new};
 use crate::article::{Article, ArticleContent, ArticleId, ArticleKey, Etag, Revision};
 use crate::error::Error;
 use crate::store::columns::now;

@@ -2,12 +2,13 @@
 
 use rusqlite::Connection;
 
-use super::article_version::{ArticleVersion, Serialized, write_existing, write_new};
+use super::article_version::{ArticleVersion, Serialized};
 use super::change_log::log_delete;
 use super::in_transaction;
 use super::lookup_index::unindex_article;
 use super::search_index::SearchUpdates;
 use super::state::{find_state, load_content};
+use super::write_version::{write_existing, write_new};
 use crate::article::{Article, ArticleContent, ArticleId, ArticleKey, ArticlePatch, Etag, Lookup};
 use crate::error::Error;
 use crate::store::columns::now;
