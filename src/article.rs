@@ -405,6 +405,25 @@ pub struct Article {
     pub etag: Etag,
 }
 
+#[cfg(test)]
+impl Article {
+    /// An article as a store returns one, for unit tests: `content` under
+    /// `key`, with its etag, created now, at `revision`.
+    pub(crate) fn for_test(key: &str, content: ArticleContent, revision: i64) -> Self {
+        let key = ArticleKey::parse(key, "key").expect("a valid test key");
+        let time = Utc::now();
+        Self {
+            id: ArticleId::generate(),
+            etag: content.etag(&key),
+            key,
+            content,
+            create_time: time,
+            update_time: time,
+            revision: Revision(revision),
+        }
+    }
+}
+
 /// How a caller names one article.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Lookup {

@@ -71,7 +71,7 @@ impl EncodedAnswers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::article::{ArticleContent, ArticleKey, Etag, Revision};
+    use crate::article::{ArticleContent, Revision};
     use crate::proto;
 
     fn article(title: &str) -> Arc<Article> {
@@ -80,16 +80,7 @@ mod tests {
             "publishedDateTime": "2026-01-02T03:04:05Z",
         }))
         .expect("valid front matter");
-        let time = chrono::Utc::now();
-        Arc::new(Article {
-            id: ArticleId::generate(),
-            key: ArticleKey::parse("encoded-answer", "key").expect("a valid key"),
-            etag: Etag("0123456789abcdef01234567".to_string()),
-            content,
-            create_time: time,
-            update_time: time,
-            revision: Revision(7),
-        })
+        Arc::new(Article::for_test("encoded-answer", content, 7))
     }
 
     fn decoded(answer: &GetArticleResponse) -> proto::GetArticleResponse {

@@ -14,7 +14,7 @@ use prost_types::{DescriptorProto, FileDescriptorSet};
 
 use super::watch_articles_response::{EVENT_FIELD, TRANSITION_FIELD};
 use super::{GetArticleResponse, StreamArticlesResponse, WatchArticlesResponse};
-use crate::article::{Article, ArticleContent, ArticleId, ArticleKey, Etag, Revision};
+use crate::article::{Article, ArticleContent, Revision};
 use crate::convert::to_proto::article_to_proto;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::store::{Change, ChangeKind};
@@ -97,16 +97,7 @@ fn article() -> Article {
         "publishedDateTime": "2026-01-02T03:04:05Z",
     }))
     .expect("valid front matter");
-    let time = chrono::Utc::now();
-    Article {
-        id: ArticleId::generate(),
-        key: ArticleKey::parse("descriptor-check", "key").expect("a valid key"),
-        etag: Etag("0123456789abcdef01234567".to_string()),
-        content,
-        create_time: time,
-        update_time: time,
-        revision: Revision(3),
-    }
+    Article::for_test("descriptor-check", content, 3)
 }
 
 #[test]

@@ -148,7 +148,7 @@ impl Message for WatchArticlesResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::article::{ArticleContent, ArticleId, ArticleKey, Etag, Revision};
+    use crate::article::{ArticleContent, Revision};
     use crate::store::{Change, ChangeKind};
 
     fn change() -> Arc<FeedChange> {
@@ -159,16 +159,8 @@ mod tests {
             "heat": 7,
         }))
         .expect("valid front matter");
-        let time = chrono::Utc::now();
-        let article = crate::article::Article {
-            id: ArticleId::generate(),
-            key: ArticleKey::parse("shared-bytes", "key").expect("a valid key"),
-            etag: Etag("0123456789abcdef01234567".to_string()),
-            content,
-            create_time: time,
-            update_time: time,
-            revision: Revision(42),
-        };
+        let article = crate::article::Article::for_test("shared-bytes", content, 42);
+        let time = article.update_time;
         Arc::new(FeedChange::new(Change {
             revision: Revision(42),
             kind: ChangeKind::Updated,
