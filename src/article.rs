@@ -584,3 +584,36 @@ impl ArticlePatch {
         Ok((next_key, next))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `import_message` fuzz target: without serde_json's
+    /// `float_roundtrip`, these numbers in `extra` read back one ulp off
+    /// from the stored front-matter JSON, so a stored article differed from
+    /// the one written.
+    #[test]
+    fn numbers_in_extra_read_back_bit_for_bit_from_the_stored_form() {
+        for number in [
+            7.258757756904241e-29,
+            4.619359970092774e-7,
+            3.000000007101334,
+            5.2095908191056496e-164,
+        ] {
+            let content: ArticleContent = serde_json::from_value(serde_json::json!({
+                "title": "Numbers",
+                "publishedDateTime": "2021-01-01T00:00:00Z",
+                "nested": {"n": number},
+            }))
+            .expect("valid front matter");
+            let stored =
+                ArticleContent::from_stored(&content.front_matter_json(), content.body.clone())
+                    .expect("the stored form reads back");
+            assert_eq!(
+                stored, content,
+                "{number:e} changed on its way through the stored form"
+            );
+        }
+    }
+}
